@@ -1,0 +1,58 @@
+// One factory for both databases: the same Prisma client and migrations run on embedded PGlite
+// (no DATABASE_URL) and on PostgreSQL through @prisma/adapter-pg.
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { acquireDataDirLock } from './data-dir-lock.ts';
+import { PrismaClient } from './generated/prisma/client.ts';
+
+export interface Database {
+  readonly prisma: PrismaClient;
+  readonly kind: 'postgres' | 'embedded';
+  /** Present only in embedded mode: the PGlite instance this process owns. */
+  readonly pglite: PGlite | null;
+  close(): Promise<void>;
+}
+
+export interface PostgresOptions {
+  url: string;
+  /** Connections in this process's pool. */
+  poolSize?: number;
+}
+
+export function openPostgres({ url, poolSize = 10 }: PostgresOptions): Database {
+  const adapter = new PrismaPg({ connectionString: url, max: poolSize });
+  const prisma = new PrismaClient({ adapter });
+  return {
+    prisma,
+    kind: 'postgres',
+    pglite: null,
+    close: () => prisma.$disconnect(),
+  };
+}
+
+/**
+ * Opens (creating if needed) the embedded database in `dataDir`, owned by this process until
+ * `close()`. Throws DataDirLockedError when another live process owns it. `dataDir: null` opens an
+ * in-memory database (tests).
+ */
+export async function openEmbedded(dataDir: string | null): Promise<Database> {
+  const release = dataDir ? acquireDataDirLock(dataDir) : () => {};
+  try {
+    const pglite = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
+    const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+    return {
+      prisma,
+      kind: 'embedded',
+      pglite,
+      async close() {
+        await prisma.$disconnect();
+        await pglite.close();
+        release();
+      },
+    };
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
