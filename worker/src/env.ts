@@ -1,0 +1,59 @@
+// Configuration comes only from environment variables, parsed once at boot. A bad value stops the
+// start with a message naming the variable. The API's env.ts extends this schema.
+import { DEFAULT_DATA_DIR } from '@pigeon/schema';
+import { z } from 'zod';
+
+const intFrom = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+export const workerEnvSchema = z.object({
+  /** PostgreSQL connection string. Unset: the embedded PGlite database in PIGEON_DATA_DIR. */
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .min(1)
+    .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must start with postgres:// or postgresql://')
+    .optional(),
+  DATABASE_POOL_SIZE: intFrom(10, 1, 200),
+  /** Embedded database directory; relative paths are taken from the current directory. */
+  PIGEON_DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
+  REDIS_URL: z
+    .string()
+    .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://')
+    .default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key and channel Pigeon uses (queues, pub/sub, rate limits). */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only')
+    .default('pigeon'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  WORKER_CONCURRENCY: intFrom(16, 1, 1000),
+  /** ACCEPTED notifications older than this are re-enqueued (the commit-then-enqueue crash window). */
+  RECONCILE_AFTER_MS: intFrom(5000, 100),
+  RECONCILE_INTERVAL_MS: intFrom(2000, 50),
+  RENDER_THREADS: intFrom(2, 1, 64),
+  RENDER_TIMEOUT_MS: intFrom(1000, 10, 60_000),
+});
+
+export type WorkerEnv = z.infer<typeof workerEnvSchema>;
+
+export class ConfigError extends Error {
+  constructor(issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses `source` with `schema`, turning zod's issues into one readable message. */
+export function parseEnv<S extends z.ZodType>(schema: S, source: Record<string, string | undefined>): z.infer<S> {
+  // Empty strings mean "unset" for every variable, as in most shells' `FOO= cmd`.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  return result.data;
+}
+
+export function loadWorkerEnv(source: Record<string, string | undefined> = process.env): WorkerEnv {
+  return parseEnv(workerEnvSchema, source);
+}

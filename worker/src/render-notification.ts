@@ -1,0 +1,121 @@
+// The render step of one notification: render (sandboxed), then in one transaction mark it
+// DELIVERED, store the content and append the recipient's next inbox event; publish the wake-up
+// after commit. Render errors are permanent (FAILED with a reason); anything thrown from here is
+// an infrastructure error and BullMQ retries it.
+import type { PrismaClient } from '@pigeon/schema';
+import type { Redis } from 'ioredis';
+import { type InboxWakeUp, inboxChannel } from './channels.ts';
+import type { RenderJobData } from './jobs.ts';
+import type { Logger } from './log.ts';
+import type { RenderedContent, TemplateSandbox } from './render/sandbox.ts';
+
+export interface RenderDeps {
+  prisma: PrismaClient;
+  sandbox: TemplateSandbox;
+  publisher: Redis;
+  redisPrefix: string;
+  log: Logger;
+}
+
+export type RenderResult =
+  | { outcome: 'delivered'; seq: number }
+  | { outcome: 'failed'; reason: string }
+  | { outcome: 'skipped'; status: string };
+
+/** The variables a template sees: the send's `data` at top level, plus `recipient` and `data`. */
+export function templateContext(
+  data: unknown,
+  recipient: { externalId: string; name: string | null; email: string | null; metadata: unknown },
+) {
+  const own = data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
+  return {
+    ...own,
+    data: data ?? null,
+    recipient: { id: recipient.externalId, name: recipient.name, email: recipient.email, metadata: recipient.metadata ?? null },
+  };
+}
+
+export async function renderNotification(deps: RenderDeps, job: RenderJobData): Promise<RenderResult> {
+  const { prisma } = deps;
+  const notification = await prisma.notification.findFirst({
+    where: { id: job.notificationId, environmentId: job.environmentId },
+    include: { template: true, recipient: true },
+  });
+  // Already processed (a duplicate job from the reconciler, or a retry after commit): nothing to do.
+  if (!notification) return { outcome: 'skipped', status: 'MISSING' };
+  if (notification.status !== 'ACCEPTED') return { outcome: 'skipped', status: notification.status };
+
+  let content: RenderedContent;
+  if (notification.templateKey !== null) {
+    if (!notification.template) {
+      return markFailed(deps, job, `Template "${notification.templateKey}" was deleted before the notification was rendered.`);
+    }
+    const { template } = notification;
+    const outcome = await deps.sandbox.render(
+      { title: template.titleSource, body: template.bodySource, actionUrl: template.actionUrlSource },
+      templateContext(notification.data, notification.recipient),
+    );
+    if (!outcome.ok) {
+      const { error } = outcome;
+      const where = error.line ? ` (line ${error.line}${error.column ? `, column ${error.column}` : ''})` : '';
+      return markFailed(deps, job, `Template "${template.key}" ${error.field}${where}: ${error.message}`);
+    }
+    content = outcome.content;
+  } else {
+    content = { title: notification.title ?? '', body: notification.body ?? '', actionUrl: notification.actionUrl };
+  }
+
+  const seq = await prisma.$transaction(async (tx) => {
+    // Lock order everywhere: the recipient row first, then its notifications. The recipient lock
+    // is what makes inbox sequence order equal commit order.
+    await tx.$executeRaw`SELECT 1 FROM recipients WHERE id = ${notification.recipientId}::uuid FOR UPDATE`;
+    const updated = await tx.notification.updateMany({
+      where: { id: notification.id, status: 'ACCEPTED' },
+      data: {
+        status: 'DELIVERED',
+        title: content.title,
+        body: content.body,
+        actionUrl: content.actionUrl,
+        category: notification.category ?? notification.template?.category ?? null,
+        deliveredAt: new Date(),
+      },
+    });
+    if (updated.count === 0) return null;
+    const [counts] = await tx.$queryRaw<{ last_seq: number; unread_count: number; unseen_count: number }[]>`
+      UPDATE recipients
+         SET last_seq = last_seq + 1, unread_count = unread_count + 1, unseen_count = unseen_count + 1
+       WHERE id = ${notification.recipientId}::uuid
+   RETURNING last_seq, unread_count, unseen_count`;
+    if (!counts) throw new Error(`Recipient ${notification.recipientId} vanished while delivering ${notification.id}`);
+    await tx.inboxEvent.create({
+      data: {
+        recipientId: notification.recipientId,
+        seq: counts.last_seq,
+        environmentId: notification.environmentId,
+        type: 'DELIVERED',
+        notificationId: notification.id,
+        unreadCount: counts.unread_count,
+        unseenCount: counts.unseen_count,
+      },
+    });
+    return counts.last_seq;
+  });
+  if (seq === null) return { outcome: 'skipped', status: 'RACED' };
+
+  const wakeUp: InboxWakeUp = { environmentId: notification.environmentId, recipientId: notification.recipientId, seq };
+  try {
+    await deps.publisher.publish(inboxChannel(deps.redisPrefix, wakeUp.environmentId, wakeUp.recipientId), JSON.stringify(wakeUp));
+  } catch (error) {
+    // Live delivery is best effort: subscribers re-read from Postgres, which already has the event.
+    deps.log.warn('inbox wake-up publish failed', { notificationId: notification.id, error });
+  }
+  return { outcome: 'delivered', seq };
+}
+
+async function markFailed(deps: RenderDeps, job: RenderJobData, reason: string): Promise<RenderResult> {
+  await deps.prisma.notification.updateMany({
+    where: { id: job.notificationId, environmentId: job.environmentId, status: 'ACCEPTED' },
+    data: { status: 'FAILED', failureReason: reason },
+  });
+  return { outcome: 'failed', reason };
+}
