@@ -1,0 +1,207 @@
+// The API process's HTTP side: graphql-yoga with the Pothos schema, auth, abuse limits and health
+// endpoints. createApp() wires dependencies it is given; start()/stop() own only the HTTP server.
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import type { Database } from '@pigeon/schema';
+import type { Logger, RenderJobData } from '@pigeon/worker';
+import type { Queue } from 'bullmq';
+import { GraphQLError } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { Redis } from 'ioredis';
+import type { Context } from './context.ts';
+import type { ApiEnv } from './env.ts';
+import { resolvePrincipal } from './principal.ts';
+import { schema } from './schema/index.ts';
+
+export interface AppDeps {
+  db: Database;
+  redis: Redis;
+  renderQueue: Queue<RenderJobData>;
+  env: ApiEnv;
+  log: Logger;
+}
+
+export interface App {
+  yoga: YogaServerInstance<Record<string, unknown>, Context>;
+  /** Listens on env.PORT (0 picks a free port); resolves to the bound URL. */
+  start(): Promise<string>;
+  /** Stops accepting connections and waits for open requests to finish. */
+  stop(): Promise<void>;
+}
+
+const responseCookies = new WeakMap<Request, string[]>();
+
+/** Reads at most `limit` bytes of the body; a larger body is refused before it is buffered whole. */
+function bodyLimitPlugin(limit: number): Plugin {
+  return {
+    onRequestParse({ request, requestParser, setRequestParser, endResponse, fetchAPI }) {
+      if (request.method !== 'POST' || !requestParser) return;
+      const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+      const tooLarge = () =>
+        new fetchAPI.Response(
+          JSON.stringify({
+            errors: [{ message: `Request body is larger than ${limit} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+          }),
+          // The rest of the body is never read: close the connection instead of leaving it half-consumed.
+          { status: 413, headers: { 'content-type': 'application/json', connection: 'close' } },
+        );
+      if (declared > limit) {
+        endResponse(tooLarge());
+        return;
+      }
+      setRequestParser(async (req) => {
+        const reader = req.body?.getReader();
+        const chunks: Uint8Array[] = [];
+        let size = 0;
+        if (reader) {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            size += value.byteLength;
+            if (size > limit) {
+              await reader.cancel();
+              return tooLarge();
+            }
+            chunks.push(value);
+          }
+        }
+        const copy = new fetchAPI.Request(req.url, { method: req.method, headers: req.headers, body: Buffer.concat(chunks) });
+        return requestParser(copy);
+      });
+    },
+  };
+}
+
+export function createApp({ db, redis, renderQueue, env, log }: AppDeps): App {
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    logging: false,
+    landingPage: false,
+    graphiql: env.GRAPHIQL
+      ? {
+          title: 'Pigeon GraphiQL',
+          defaultQuery: GRAPHIQL_DEFAULT_QUERY,
+          headers: JSON.stringify({ Authorization: 'Bearer sk_dev_…' }, null, 2),
+          shouldPersistHeaders: true,
+        }
+      : false,
+    // Unexpected errors reach clients as "Unexpected error." with a request id; the log has the rest.
+    maskedErrors: {
+      maskError(error, message) {
+        // Duck-typed on purpose: graphql may be loaded twice (ESM and CJS builds), so instanceof lies.
+        const e = error as { name?: string; originalError?: unknown; extensions?: { code?: unknown } };
+        if (e?.name === 'GraphQLError') {
+          // Errors of the request itself (syntax, validation, limits) and our own coded ones pass.
+          if (!e.originalError || typeof e.extensions?.code === 'string') return error as Error;
+        }
+        const requestId = randomUUID();
+        log.error('unexpected error', { requestId, error: e?.originalError ?? error });
+        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } });
+      },
+    },
+    context: async ({ request }): Promise<Context> => {
+      const { principal, csrfRejected } = await resolvePrincipal(db.prisma, request);
+      const cookies: string[] = [];
+      responseCookies.set(request, cookies);
+      return {
+        prisma: db.prisma,
+        redis,
+        renderQueue,
+        env,
+        log,
+        principal,
+        csrfRejected,
+        clientAddress: request.headers.get('x-pigeon-client-address') ?? 'unknown',
+        responseCookies: cookies,
+        roleCache: new Map(),
+      };
+    },
+    plugins: [
+      bodyLimitPlugin(env.MAX_BODY_BYTES),
+      // Generous for real clients (the dashboard's deepest query is ~8 levels), fatal to abuse.
+      maxDepthPlugin({ n: 12, ignoreIntrospection: true, flattenFragments: true }),
+      maxAliasesPlugin({ n: 30 }),
+      maxTokensPlugin({ n: 2_000 }),
+      maxDirectivesPlugin({ n: 20 }),
+      costLimitPlugin({ maxCost: 5_000, ignoreIntrospection: true }),
+      {
+        onResponse({ request, response }) {
+          for (const value of responseCookies.get(request) ?? []) response.headers.append('set-cookie', value);
+        },
+      },
+    ],
+  });
+
+  let server: Server | null = null;
+
+  async function health(path: string): Promise<{ status: number; body: unknown } | null> {
+    if (path === '/healthz') return { status: 200, body: { status: 'ok' } };
+    if (path !== '/readyz') return null;
+    const checks = await Promise.allSettled([db.prisma.$queryRaw`SELECT 1`, redis.ping()]);
+    const [database, redisCheck] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unavailable'));
+    const ready = database === 'ok' && redisCheck === 'ok';
+    return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'not ready', database, redis: redisCheck } };
+  }
+
+  return {
+    yoga,
+    async start() {
+      server = createServer(async (req, res) => {
+        const path = (req.url ?? '/').split('?')[0] ?? '/';
+        const healthResult = await health(path).catch(() => ({ status: 503, body: { status: 'not ready' } }));
+        if (healthResult) {
+          res.writeHead(healthResult.status, { 'content-type': 'application/json' }).end(JSON.stringify(healthResult.body));
+          return;
+        }
+        // The socket's address, not a header a client could forge, feeds the login rate limit.
+        req.headers['x-pigeon-client-address'] = req.socket.remoteAddress ?? 'unknown';
+        yoga(req, res);
+      });
+      server.keepAliveTimeout = 65_000;
+      await new Promise<void>((resolve, reject) => {
+        server?.once('error', reject);
+        server?.listen(env.PORT, env.HOST, () => resolve());
+      });
+      const { port } = server.address() as AddressInfo;
+      const host = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(env.HOST) ? 'localhost' : env.HOST;
+      return `http://${host}:${port}`;
+    },
+    async stop() {
+      const s = server;
+      if (!s) return;
+      server = null;
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeIdleConnections();
+      });
+    },
+  };
+}
+
+const GRAPHIQL_DEFAULT_QUERY = `# Welcome to Pigeon's GraphiQL.
+#
+# Authenticate in the Headers tab below:
+#   API key (backends):   { "Authorization": "Bearer sk_dev_..." }
+#   Client token (users): { "Authorization": "Bearer <token from createClientToken>" }
+# \`npm start\` prints a development API key as PIGEON_API_KEY=... on its first run.
+
+mutation SendHello {
+  send(input: { to: "user-42", title: "Hello", body: "Your first notification" }) {
+    __typename
+    ... on SendSuccess { duplicate notification { id status } }
+    ... on Error { code message }
+  }
+}
+
+query RecentNotifications {
+  notifications(first: 10) {
+    edges { node { id status title recipient { externalId } createdAt } }
+  }
+}
+`;

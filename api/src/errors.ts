@@ -1,0 +1,97 @@
+// Expected failures are data: each class here becomes a GraphQL object type implementing `Error`
+// (see schema/errors.ts) and appears in the union results of the fields that can produce it.
+// Failures decided before a resolver runs are GraphQL errors with extensions.code instead.
+import { GraphQLError } from 'graphql';
+
+export class PigeonError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+export class ValidationError extends PigeonError {
+  readonly issues: FieldIssue[];
+  constructor(issues: FieldIssue[], message?: string) {
+    super('VALIDATION', message ?? issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '));
+    this.issues = issues;
+  }
+}
+
+export class NotFoundError extends PigeonError {
+  constructor(what: string, id: string) {
+    super('NOT_FOUND', `${what} "${id}" was not found.`);
+  }
+}
+
+/** Ids are UUIDs; anything else cannot exist, and must not reach the database as a cast error. */
+export function assertUuid(what: string, id: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new NotFoundError(what, id);
+  return id;
+}
+
+export class TemplateNotFoundError extends PigeonError {
+  readonly key: string;
+  constructor(key: string) {
+    super('TEMPLATE_NOT_FOUND', `No template with key "${key}" exists in this environment.`);
+    this.key = key;
+  }
+}
+
+export class IdempotencyConflictError extends PigeonError {
+  readonly idempotencyKey: string;
+  readonly notificationId: string;
+  constructor(idempotencyKey: string, notificationId: string) {
+    super(
+      'IDEMPOTENCY_CONFLICT',
+      `Idempotency key "${idempotencyKey}" was already used for notification ${notificationId} with a different payload.`,
+    );
+    this.idempotencyKey = idempotencyKey;
+    this.notificationId = notificationId;
+  }
+}
+
+export class ConflictError extends PigeonError {
+  constructor(message: string) {
+    super('CONFLICT', message);
+  }
+}
+
+export class InvalidCredentialsError extends PigeonError {
+  constructor() {
+    super('INVALID_CREDENTIALS', 'Email or password is incorrect.');
+  }
+}
+
+export class EmailTakenError extends PigeonError {
+  constructor() {
+    super('EMAIL_TAKEN', 'An account with this email already exists.');
+  }
+}
+
+export class WeakPasswordError extends PigeonError {
+  constructor(reason: string) {
+    super('WEAK_PASSWORD', reason);
+  }
+}
+
+export function unauthenticated(message = 'Authentication required.') {
+  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+}
+
+export function forbidden(message = 'Not allowed for this principal.') {
+  return new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } });
+}
+
+export function rateLimited(retryAfterSeconds: number, message = 'Too many requests.') {
+  return new GraphQLError(`${message} Retry after ${retryAfterSeconds} s.`, {
+    extensions: { code: 'RATE_LIMITED', retryAfter: retryAfterSeconds },
+  });
+}

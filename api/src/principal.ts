@@ -1,0 +1,87 @@
+// Who is calling. Resolved once per request from the Authorization header or the session cookie;
+// every environment id a resolver uses comes from here (or, for dashboard sessions, from an
+// argument checked against membership by the `environment` auth scope).
+import { timingSafeEqual } from 'node:crypto';
+import type { PrismaClient, Role } from '@pigeon/schema';
+import { looksLikeApiKey, sha256 } from './auth/secrets.ts';
+import { unauthenticated } from './errors.ts';
+
+export type Principal =
+  | { kind: 'apiKey'; apiKeyId: string; environmentId: string; projectId: string }
+  | { kind: 'clientToken'; environmentId: string; recipientId: string }
+  | { kind: 'session'; sessionId: string; userId: string };
+
+export const SESSION_COOKIE = 'pigeon_session';
+/** Readable by the dashboard's own scripts; its value must come back in the X-CSRF-Token header. */
+export const CSRF_COOKIE = 'pigeon_csrf';
+export const CSRF_HEADER = 'x-csrf-token';
+
+export const roleRank: Record<Role, number> = { MEMBER: 1, ADMIN: 2, OWNER: 3 };
+
+export function parseCookies(header: string | null): Map<string, string> {
+  const cookies = new Map<string, string>();
+  if (!header) return cookies;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const name = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    try {
+      cookies.set(name, decodeURIComponent(value));
+    } catch {
+      // A malformed cookie is ignored rather than failing the whole request.
+    }
+  }
+  return cookies;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export interface ResolvedPrincipal {
+  principal: Principal | null;
+  /** A valid session cookie arrived without the matching CSRF header: the cookie was ignored. */
+  csrfRejected: boolean;
+}
+
+/** Only refresh `last_used_at` this often per key: a write per request would double send's cost. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export async function resolvePrincipal(prisma: PrismaClient, request: Request): Promise<ResolvedPrincipal> {
+  const authorization = request.headers.get('authorization');
+  if (authorization !== null) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!match) throw unauthenticated('The Authorization header must be "Bearer <API key or client token>".');
+    const token = match[1] as string;
+    if (looksLikeApiKey(token)) {
+      const key = await prisma.apiKey.findUnique({
+        where: { keyHash: sha256(token) },
+        select: { id: true, environmentId: true, revokedAt: true, lastUsedAt: true, environment: { select: { projectId: true } } },
+      });
+      if (!key || key.revokedAt) throw unauthenticated('The API key is unknown or has been revoked.');
+      if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+        // Fire and forget: bookkeeping must not slow down or fail the request it describes.
+        prisma.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date() } }).catch(() => {});
+      }
+      return {
+        principal: { kind: 'apiKey', apiKeyId: key.id, environmentId: key.environmentId, projectId: key.environment.projectId },
+        csrfRejected: false,
+      };
+    }
+    throw unauthenticated('The bearer token is not a valid API key or client token.');
+  }
+
+  const sessionToken = parseCookies(request.headers.get('cookie')).get(SESSION_COOKIE);
+  if (!sessionToken) return { principal: null, csrfRejected: false };
+  const session = await prisma.session.findUnique({
+    where: { tokenHash: sha256(sessionToken) },
+    select: { id: true, userId: true, csrfToken: true, expiresAt: true },
+  });
+  if (!session || session.expiresAt.getTime() <= Date.now()) return { principal: null, csrfRejected: false };
+  const csrf = request.headers.get(CSRF_HEADER);
+  if (!csrf || !safeEqual(csrf, session.csrfToken)) return { principal: null, csrfRejected: true };
+  return { principal: { kind: 'session', sessionId: session.id, userId: session.userId }, csrfRejected: false };
+}

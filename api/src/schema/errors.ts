@@ -1,0 +1,87 @@
+// The `Error` interface and one object type per expected failure. Fields list the classes they can
+// return in `errors: { types: [...] }`; the errors plugin turns a thrown instance into the union
+// member, and anything else stays a (masked) GraphQL error.
+import { builder } from '../builder.ts';
+import {
+  ConflictError,
+  EmailTakenError,
+  IdempotencyConflictError,
+  InvalidCredentialsError,
+  NotFoundError,
+  type PigeonError,
+  TemplateNotFoundError,
+  ValidationError,
+  WeakPasswordError,
+} from '../errors.ts';
+
+export const ErrorInterface = builder.interfaceRef<PigeonError>('Error').implement({
+  description: 'An expected failure, returned as data. `code` is stable; `message` is for people.',
+  fields: (t) => ({
+    message: t.exposeString('message'),
+    code: t.exposeString('code'),
+  }),
+});
+
+const FieldIssueRef = builder.objectRef<{ path: string; message: string }>('FieldIssue').implement({
+  description: 'One problem with one input field; `path` is dotted, e.g. "input.recipient.email".',
+  fields: (t) => ({ path: t.exposeString('path'), message: t.exposeString('message') }),
+});
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ValidationError,
+  fields: (t) => ({ issues: t.field({ type: [FieldIssueRef], resolve: (e) => e.issues }) }),
+});
+
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof NotFoundError,
+  fields: () => ({}),
+});
+
+builder.objectType(TemplateNotFoundError, {
+  name: 'TemplateNotFoundError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof TemplateNotFoundError,
+  fields: (t) => ({ key: t.exposeString('key') }),
+});
+
+builder.objectType(IdempotencyConflictError, {
+  name: 'IdempotencyConflictError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof IdempotencyConflictError,
+  fields: (t) => ({
+    idempotencyKey: t.exposeString('idempotencyKey'),
+    notificationId: t.exposeID('notificationId'),
+  }),
+});
+
+builder.objectType(ConflictError, {
+  name: 'ConflictError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ConflictError,
+  fields: () => ({}),
+});
+
+builder.objectType(InvalidCredentialsError, {
+  name: 'InvalidCredentialsError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof InvalidCredentialsError,
+  fields: () => ({}),
+});
+
+builder.objectType(EmailTakenError, {
+  name: 'EmailTakenError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof EmailTakenError,
+  fields: () => ({}),
+});
+
+builder.objectType(WeakPasswordError, {
+  name: 'WeakPasswordError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof WeakPasswordError,
+  fields: () => ({}),
+});

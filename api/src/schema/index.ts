@@ -1,0 +1,12 @@
+// Imports every domain file (each registers its types and fields on the builder) and builds the schema.
+import { builder } from '../builder.ts';
+import './errors.ts';
+import './account.ts';
+import './project.ts';
+import './api-key.ts';
+import './template.ts';
+import './recipient.ts';
+import './notification.ts';
+import './send.ts';
+
+export const schema = builder.toSchema({ sortSchema: true });

@@ -1,0 +1,90 @@
+// Notifications as API keys and dashboard members see them: one by id, or a page of them.
+import type { Prisma } from '@pigeon/schema';
+import { builder, isUuid } from '../builder.ts';
+import { environmentIdFor } from '../environment-id.ts';
+import { RecipientRef } from './recipient.ts';
+
+export const NotificationStatusEnum = builder.enumType('NotificationStatus', {
+  values: {
+    ACCEPTED: { description: 'Stored and queued; not rendered yet.' },
+    DELIVERED: { description: "Rendered and in the recipient's inbox." },
+    FAILED: { description: 'Will never be delivered; see failureReason.' },
+  } as const,
+});
+
+export const NotificationRef = builder.prismaObject('Notification', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    environmentId: t.exposeID('environmentId'),
+    status: t.expose('status', { type: NotificationStatusEnum }),
+    failureReason: t.exposeString('failureReason', { nullable: true }),
+    recipient: t.relation('recipient', { type: RecipientRef }),
+    template: t.exposeString('templateKey', { nullable: true, description: 'The key of the template it was sent with.' }),
+    title: t.exposeString('title', { nullable: true, description: 'Rendered title (null until rendered).' }),
+    body: t.exposeString('body', { nullable: true, description: 'Rendered body (null until rendered).' }),
+    actionUrl: t.exposeString('actionUrl', { nullable: true }),
+    category: t.exposeString('category', { nullable: true }),
+    data: t.expose('data', { type: 'JSON', nullable: true }),
+    idempotencyKey: t.exposeString('idempotencyKey', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    deliveredAt: t.expose('deliveredAt', { type: 'DateTime', nullable: true }),
+    readAt: t.expose('readAt', { type: 'DateTime', nullable: true }),
+    seenAt: t.expose('seenAt', { type: 'DateTime', nullable: true }),
+    archivedAt: t.expose('archivedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+const environmentIdDescription = 'Required for dashboard sessions; API keys act on their own environment.';
+
+builder.queryField('notification', (t) =>
+  t.prismaField({
+    type: 'Notification',
+    nullable: true,
+    description: "One notification of the caller's environment; null when there is none with this id there.",
+    args: { environmentId: t.arg.id({ description: environmentIdDescription }), id: t.arg.id({ required: true }) },
+    authScopes: (_root, args) => ({ environment: { environmentId: args.environmentId?.toString(), role: 'MEMBER', apiKey: true } }),
+    resolve: (query, _root, args, ctx) => {
+      const id = String(args.id);
+      if (!isUuid(id)) return null;
+      return ctx.prisma.notification.findFirst({
+        ...query,
+        where: { id, environmentId: environmentIdFor(ctx, args.environmentId?.toString()) },
+      });
+    },
+  }),
+);
+
+const NotificationFilter = builder.inputType('NotificationFilter', {
+  fields: (t) => ({
+    recipient: t.string({ description: "Only this recipient's (their external id)." }),
+    status: t.field({ type: NotificationStatusEnum }),
+    template: t.string({ description: 'Only those sent with this template key.' }),
+    category: t.string(),
+    createdAfter: t.field({ type: 'DateTime' }),
+    createdBefore: t.field({ type: 'DateTime' }),
+  }),
+});
+
+builder.queryField('notifications', (t) =>
+  t.prismaConnection({
+    type: 'Notification',
+    cursor: 'id',
+    defaultSize: 20,
+    maxSize: 100,
+    description: 'Notifications of the environment, newest first (ids are time-ordered UUIDv7, unique, so paging never skips or repeats).',
+    args: { environmentId: t.arg.id({ description: environmentIdDescription }), filter: t.arg({ type: NotificationFilter }) },
+    authScopes: (_root, args) => ({ environment: { environmentId: args.environmentId?.toString(), role: 'MEMBER', apiKey: true } }),
+    resolve: (query, _root, args, ctx) => {
+      const f = args.filter;
+      const where: Prisma.NotificationWhereInput = { environmentId: environmentIdFor(ctx, args.environmentId?.toString()) };
+      if (f?.recipient) where.recipient = { externalId: f.recipient };
+      if (f?.status) where.status = f.status;
+      if (f?.template) where.templateKey = f.template;
+      if (f?.category) where.category = f.category;
+      if (f?.createdAfter || f?.createdBefore) {
+        where.createdAt = { ...(f.createdAfter ? { gt: f.createdAfter } : {}), ...(f.createdBefore ? { lt: f.createdBefore } : {}) };
+      }
+      return ctx.prisma.notification.findMany({ ...query, where, orderBy: { id: 'desc' } });
+    },
+  }),
+);

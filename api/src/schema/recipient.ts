@@ -1,0 +1,54 @@
+// Recipients: a tenant's end users, known by the tenant's own id and upserted by `send`.
+import { builder } from '../builder.ts';
+import { environmentIdFor } from '../environment-id.ts';
+
+export const RecipientRef = builder.prismaObject('Recipient', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    environmentId: t.exposeID('environmentId'),
+    externalId: t.exposeString('externalId', { description: "The tenant's own id for this user (send's `to`)." }),
+    name: t.exposeString('name', { nullable: true }),
+    email: t.exposeString('email', { nullable: true }),
+    metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
+    unreadCount: t.exposeInt('unreadCount'),
+    unseenCount: t.exposeInt('unseenCount'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+const environmentIdDescription = 'Required for dashboard sessions; API keys act on their own environment.';
+
+builder.queryField('recipient', (t) =>
+  t.prismaField({
+    type: 'Recipient',
+    nullable: true,
+    args: { environmentId: t.arg.id({ description: environmentIdDescription }), externalId: t.arg.string({ required: true }) },
+    authScopes: (_root, args) => ({ environment: { environmentId: args.environmentId?.toString(), role: 'MEMBER', apiKey: true } }),
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.recipient.findUnique({
+        ...query,
+        where: {
+          environmentId_externalId: { environmentId: environmentIdFor(ctx, args.environmentId?.toString()), externalId: args.externalId },
+        },
+      }),
+  }),
+);
+
+builder.queryField('recipients', (t) =>
+  t.prismaConnection({
+    type: 'Recipient',
+    cursor: 'id',
+    defaultSize: 20,
+    maxSize: 100,
+    description: 'Recipients of the environment, newest first.',
+    args: { environmentId: t.arg.id({ description: environmentIdDescription }) },
+    authScopes: (_root, args) => ({ environment: { environmentId: args.environmentId?.toString(), role: 'MEMBER', apiKey: true } }),
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.recipient.findMany({
+        ...query,
+        where: { environmentId: environmentIdFor(ctx, args.environmentId?.toString()) },
+        orderBy: { id: 'desc' },
+      }),
+  }),
+);
