@@ -1,0 +1,180 @@
+// Test fixtures: every test file gets its own PostgreSQL database (migrated from the real
+// migrations) and its own Redis key prefix, and talks to the real API in-process through
+// yoga.fetch — no mocks of Postgres, Redis, BullMQ or Prisma.
+import { randomBytes } from 'node:crypto';
+import { type Database, openPostgres } from '@pigeon/schema';
+import { applyMigrations } from '@pigeon/schema/migrate';
+import { createLogger, createRenderQueue, type RenderJobData } from '@pigeon/worker';
+import type { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { type App, createApp } from '../src/app.ts';
+import { type ApiEnv, loadApiEnv } from '../src/env.ts';
+
+export const ADMIN_DATABASE_URL = process.env.PIGEON_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+export const TEST_REDIS_URL = process.env.PIGEON_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+}
+
+function databaseUrl(name: string): string {
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** A fresh, migrated PostgreSQL database; `drop()` removes it. */
+export async function createTestDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = uniqueName('pigeon_test');
+  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = databaseUrl(name);
+  await applyMigrations({ kind: 'postgres', connectionString: url });
+  return {
+    name,
+    url,
+    async drop() {
+      const c = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** Removes every Redis key under a test's prefix (only its own). */
+export async function flushPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+export interface TestApi {
+  env: ApiEnv;
+  db: Database;
+  databaseUrl: string;
+  redis: Redis;
+  renderQueue: Queue<RenderJobData>;
+  app: App;
+  /** Runs one GraphQL operation in-process and returns the parsed JSON body and the response. */
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: { data?: T; errors?: any }; response: Response }>;
+  close(): Promise<void>;
+}
+
+export async function createTestApi(overrides: Record<string, string> = {}): Promise<TestApi> {
+  const database = await createTestDatabase();
+  const prefix = uniqueName('pigeontest');
+  const env = loadApiEnv({
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    ...overrides,
+  });
+  const db = openPostgres({ url: database.url, poolSize: 10 });
+  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
+  const renderQueue = createRenderQueue(redis, { prefix });
+  const log = createLogger(env.LOG_LEVEL);
+  const app = createApp({ db, redis, renderQueue, env, log });
+  return {
+    env,
+    db,
+    databaseUrl: database.url,
+    redis,
+    renderQueue,
+    app,
+    async gql(query, variables, headers = {}) {
+      const response = await app.yoga.fetch('http://pigeon.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, body: await response.json(), response };
+    },
+    async close() {
+      await renderQueue.close();
+      await flushPrefix(redis, prefix);
+      await redis.quit();
+      await db.close();
+      await database.drop();
+    },
+  };
+}
+
+export interface Tenant {
+  userId: string;
+  sessionHeaders: Record<string, string>;
+  projectId: string;
+  developmentId: string;
+  productionId: string;
+  apiKey: string;
+  productionApiKey: string;
+}
+
+/** Signs a user up, returns headers that authenticate as their session (cookie + CSRF). */
+export async function signUp(api: TestApi, email = `${uniqueName('u')}@example.com`, password = 'correct horse battery staple') {
+  const { body, response } = await api.gql(
+    `mutation($input: SignUpInput!) { signUp(input: $input) { __typename ... on AuthPayload { csrfToken user { id } } ... on Error { code message } } }`,
+    { input: { email, password } },
+  );
+  const result = body.data?.signUp;
+  if (result?.__typename !== 'AuthPayload') throw new Error(`signUp failed: ${JSON.stringify(body)}`);
+  const cookies = response.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  return {
+    userId: result.user.id as string,
+    email,
+    headers: { cookie: cookies, 'x-csrf-token': result.csrfToken as string },
+  };
+}
+
+/** A user with a project, both environments, and an API key in each. */
+export async function createTenant(api: TestApi): Promise<Tenant> {
+  const user = await signUp(api);
+  const created = await api.gql(
+    `mutation { createProject(input: { name: "Acme" }) { __typename ... on CreateProjectSuccess { project { id environments { id kind } } } } }`,
+    {},
+    user.headers,
+  );
+  const project = created.body.data?.createProject?.project;
+  if (!project) throw new Error(`createProject failed: ${JSON.stringify(created.body)}`);
+  const envId = (kind: string) => project.environments.find((e: { kind: string }) => e.kind === kind).id as string;
+  const key = async (environmentId: string) => {
+    const r = await api.gql(
+      `mutation($e: ID!) { createApiKey(environmentId: $e, input: { name: "test" }) { __typename ... on CreatedApiKey { secret } } }`,
+      { e: environmentId },
+      user.headers,
+    );
+    const secret = r.body.data?.createApiKey?.secret;
+    if (!secret) throw new Error(`createApiKey failed: ${JSON.stringify(r.body)}`);
+    return secret as string;
+  };
+  const developmentId = envId('DEVELOPMENT');
+  const productionId = envId('PRODUCTION');
+  return {
+    userId: user.userId,
+    sessionHeaders: user.headers,
+    projectId: project.id,
+    developmentId,
+    productionId,
+    apiKey: await key(developmentId),
+    productionApiKey: await key(productionId),
+  };
+}
+
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
