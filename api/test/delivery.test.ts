@@ -144,6 +144,38 @@ describe('render worker', () => {
     for (const id of others) expect((await settled(id)).status).toBe('DELIVERED');
   });
 
+  it('fails notifications whose stored template is hostile, each with a reason, and carries on', async () => {
+    // Written straight to the database: the API refuses most of these when a template is saved,
+    // but the worker must hold even for rows that never went through that check.
+    const hostile: Record<string, string> = {
+      'computed-lookup': '{{ x["constr" ~ "uctor"] }}',
+      'constructor-call': '{{ x.constructor.constructor("return process")() }}',
+      'range-global': '{{ range(0, 1e9) }}',
+      'cycler-global': '{{ cycler.constructor("return process")() }}',
+      'proto-lookup': '{{ x.__proto__ }}',
+      'include-tag': '{% include "/etc/passwd" %}',
+      'huge-output': '{% for i in items %}{{ big }}{% endfor %}',
+    };
+    const ids: Record<string, string> = {};
+    for (const [key, body] of Object.entries(hostile)) {
+      await api.db.prisma.template.create({
+        data: { environmentId: tenant.developmentId, key: `hostile-${key}`, titleSource: 't', bodySource: body },
+      });
+      ids[key] = await send({
+        to: 'target',
+        template: `hostile-${key}`,
+        data: { x: {}, items: Array.from({ length: 200 }, (_, i) => i), big: 'y'.repeat(20_000) },
+      });
+    }
+    const healthy = await send({ to: 'target', title: 'still fine', body: 'ok' });
+    for (const [key, id] of Object.entries(ids)) {
+      const n = await settled(id);
+      expect(n.status, key).toBe('FAILED');
+      expect(n.failureReason, key).toMatch(new RegExp(`hostile-${key}`));
+    }
+    expect((await settled(healthy)).status).toBe('DELIVERED');
+  });
+
   it('fails notifications whose template was deleted before rendering', async () => {
     await stopWorker();
     await createTemplate('short-lived', 'x', 'y');
