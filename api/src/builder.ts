@@ -81,7 +81,7 @@ export const builder = new SchemaBuilder<{
         clientToken: p?.kind === 'clientToken',
         session: p?.kind === 'session',
         environment: async ({ environmentId, role, apiKey }) => {
-          if (p?.kind === 'apiKey') return apiKey && (environmentId == null || environmentId === p.environmentId);
+          if (p?.kind === 'apiKey') return apiKey && (environmentId == null || environmentId.toLowerCase() === p.environmentId);
           if (p?.kind !== 'session' || !environmentId || !isUuid(environmentId)) return false;
           const held = await roleIn(environmentId);
           return held !== null && roleRank[held] >= roleRank[role];

@@ -1,11 +1,11 @@
 // Entry point of an API process in the scaled topology (PostgreSQL + Redis, any number of API and
 // worker processes). Run `npm run migrate` before starting these.
 import { openPostgres } from '@pigeon/schema';
-import { createLogger, stopOnSignals } from '@pigeon/worker';
+import { createLogger, loadOrExit, stopOnSignals } from '@pigeon/worker';
 import { loadApiEnv } from './env.ts';
 import { startServer } from './server.ts';
 
-const env = loadApiEnv();
+const env = loadOrExit(() => loadApiEnv());
 const log = createLogger(env.LOG_LEVEL, { service: 'api', pid: process.pid });
 if (!env.DATABASE_URL) {
   log.error('A separate API process needs PostgreSQL: set DATABASE_URL. Without it, use `npm start` (one process, embedded database).');

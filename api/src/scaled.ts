@@ -6,10 +6,10 @@ import { type ChildProcess, fork } from 'node:child_process';
 import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { applyMigrations } from '@pigeon/schema/migrate';
-import { createLogger } from '@pigeon/worker';
+import { createLogger, loadOrExit } from '@pigeon/worker';
 import { loadApiEnv } from './env.ts';
 
-const env = loadApiEnv();
+const env = loadOrExit(() => loadApiEnv());
 const log = createLogger(env.LOG_LEVEL, { service: 'scaled', pid: process.pid });
 if (!env.DATABASE_URL) {
   log.error('The scaled topology needs PostgreSQL: set DATABASE_URL (and REDIS_URL if Redis is not on 127.0.0.1:6379).');

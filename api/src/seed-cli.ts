@@ -2,10 +2,11 @@
 // it. The embedded database is otherwise seeded by `npm start` on its first run.
 import { DataDirLockedError, openEmbedded, openPostgres } from '@pigeon/schema';
 import { applyMigrations } from '@pigeon/schema/migrate';
+import { loadOrExit } from '@pigeon/worker';
 import { loadApiEnv } from './env.ts';
 import { printSeed, seed } from './seed.ts';
 
-const env = loadApiEnv();
+const env = loadOrExit(() => loadApiEnv());
 try {
   const db = env.DATABASE_URL ? openPostgres({ url: env.DATABASE_URL, poolSize: 2 }) : await openEmbedded(env.PIGEON_DATA_DIR);
   try {

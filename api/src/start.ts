@@ -2,12 +2,12 @@
 // database (migrated and, on first run, seeded right here, because only this process may touch
 // it); with DATABASE_URL it runs the same thing against PostgreSQL.
 import { spawn } from 'node:child_process';
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { type Database, DataDirLockedError, openEmbedded, openPostgres } from '@pigeon/schema';
 import { applyMigrations } from '@pigeon/schema/migrate';
-import { ConfigError, createLogger, stopOnSignals } from '@pigeon/worker';
+import { createLogger, loadOrExit, stopOnSignals } from '@pigeon/worker';
 import { Redis } from 'ioredis';
-import { type ApiEnv, loadApiEnv } from './env.ts';
+import { loadApiEnv } from './env.ts';
 import { printSeed, seed } from './seed.ts';
 import { startServer } from './server.ts';
 
@@ -16,13 +16,7 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-let env: ApiEnv;
-try {
-  env = loadApiEnv();
-} catch (error) {
-  if (error instanceof ConfigError) fail(error.message);
-  throw error;
-}
+const env = loadOrExit(() => loadApiEnv());
 const log = createLogger(env.LOG_LEVEL, { service: 'pigeon', pid: process.pid });
 const embedded = !env.DATABASE_URL;
 
@@ -68,6 +62,12 @@ async function ensureRedis(): Promise<(() => void) | null> {
   fail(howTo);
 }
 
+/** Paths under the current directory print relative (as the README shows), others absolute. */
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
 const stopRedis = await ensureRedis();
 
 let db: Database;
@@ -94,7 +94,7 @@ const server = await startServer({ env, db, log, withWorkers: true });
 process.stdout.write(
   [
     '',
-    `Pigeon is running (${embedded ? `embedded database in ${relative(process.cwd(), env.PIGEON_DATA_DIR) || '.'}` : 'PostgreSQL'}).`,
+    `Pigeon is running (${embedded ? `embedded database in ${displayPath(env.PIGEON_DATA_DIR)}` : 'PostgreSQL'}).`,
     `  GraphQL:  ${server.url}/graphql`,
     `  GraphiQL: ${server.url}/graphql (open it in a browser)`,
     `  Health:   ${server.url}/healthz   Ready: ${server.url}/readyz`,

@@ -57,3 +57,14 @@ export function parseEnv<S extends z.ZodType>(schema: S, source: Record<string, 
 export function loadWorkerEnv(source: Record<string, string | undefined> = process.env): WorkerEnv {
   return parseEnv(workerEnvSchema, source);
 }
+
+/** For entry points: parse the configuration or stop with the readable message (no stack trace). */
+export function loadOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`\n${error.message}\n\n`);
+    process.exit(1);
+  }
+}

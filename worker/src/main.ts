@@ -1,12 +1,12 @@
 // Entry point of a worker process in the scaled topology (PostgreSQL + Redis, any number of
 // workers). The embedded database has exactly one owner process, so it cannot be used here.
 import { openPostgres } from '@pigeon/schema';
-import { loadWorkerEnv } from './env.ts';
+import { loadOrExit, loadWorkerEnv } from './env.ts';
 import { createLogger } from './log.ts';
 import { startWorkerRuntime, workerRuntimeSettings } from './runtime.ts';
 import { stopOnSignals } from './shutdown.ts';
 
-const env = loadWorkerEnv();
+const env = loadOrExit(() => loadWorkerEnv());
 const log = createLogger(env.LOG_LEVEL, { service: 'worker', pid: process.pid });
 if (!env.DATABASE_URL) {
   log.error(

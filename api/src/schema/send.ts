@@ -2,7 +2,7 @@
 // The database decides duplicates: UNIQUE(environment_id, idempotency_key) lets exactly one of any
 // number of concurrent sends with one key commit; the others read the winner back.
 import { createHash } from 'node:crypto';
-import type { Prisma } from '@pigeon/schema';
+import type { Notification, Prisma } from '@pigeon/schema';
 import { enqueueRender } from '@pigeon/worker';
 import { z } from 'zod';
 import { builder } from '../builder.ts';
@@ -110,16 +110,14 @@ function requestHash(input: SendFields): string {
 }
 
 interface SendOutcome {
-  notificationId: string;
+  notification: Notification;
   duplicate: boolean;
 }
 
 const SendSuccessRef = builder.objectRef<SendOutcome>('SendSuccess').implement({
   fields: (t) => ({
-    notification: t.field({
-      type: NotificationRef,
-      resolve: (outcome, _args, ctx) => ctx.prisma.notification.findUniqueOrThrow({ where: { id: outcome.notificationId } }),
-    }),
+    // The row written (or found) by send itself: no second read on the hot path.
+    notification: t.field({ type: NotificationRef, resolve: (outcome) => outcome.notification }),
     duplicate: t.exposeBoolean('duplicate', { description: 'True when this idempotency key was already used: nothing new was sent.' }),
   }),
 });
@@ -178,11 +176,11 @@ builder.mutationField('send', (t) =>
         if (!template) throw new TemplateNotFoundError(input.template);
       }
 
-      let notificationId: string;
+      let notification: Notification;
       try {
-        notificationId = await ctx.prisma.$transaction(async (tx) => {
+        notification = await ctx.prisma.$transaction(async (tx) => {
           const recipientId = await upsertRecipient(tx, environmentId, input);
-          const created = await tx.notification.create({
+          return tx.notification.create({
             data: {
               environmentId,
               recipientId,
@@ -196,29 +194,26 @@ builder.mutationField('send', (t) =>
               idempotencyKey: input.idempotencyKey ?? null,
               requestHash: hash,
             },
-            select: { id: true },
           });
-          return created.id;
         });
       } catch (error) {
         if (!input.idempotencyKey || !isUniqueViolation(error)) throw error;
         const original = await ctx.prisma.notification.findUnique({
           where: { environmentId_idempotencyKey: { environmentId, idempotencyKey: input.idempotencyKey } },
-          select: { id: true, requestHash: true },
         });
         if (!original) throw error;
         if (original.requestHash !== hash) throw new IdempotencyConflictError(input.idempotencyKey, original.id);
-        return { notificationId: original.id, duplicate: true };
+        return { notification: original, duplicate: true };
       }
 
       try {
-        await enqueueRender(ctx.renderQueue, { notificationId, environmentId });
+        await enqueueRender(ctx.renderQueue, { notificationId: notification.id, environmentId });
       } catch (error) {
         // Committed but not queued: the reconciler re-enqueues ACCEPTED notifications, so the send
         // still succeeds; only the delivery is a few seconds later.
-        ctx.log.warn('enqueue after commit failed; the reconciler will pick it up', { notificationId, error });
+        ctx.log.warn('enqueue after commit failed; the reconciler will pick it up', { notificationId: notification.id, error });
       }
-      return { notificationId, duplicate: false };
+      return { notification, duplicate: false };
     },
   }),
 );
