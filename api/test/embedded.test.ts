@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Database, DataDirLockedError, openEmbedded } from '@pigeon/schema';
+import { type Database, DataDirLockedError, openEmbedded, openPostgres } from '@pigeon/schema';
 import { applyMigrations } from '@pigeon/schema/migrate';
 import { createLogger } from '@pigeon/worker';
 import { Redis } from 'ioredis';
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadApiEnv } from '../src/env.ts';
 import { seed } from '../src/seed.ts';
 import { type RunningServer, startServer } from '../src/server.ts';
-import { flushPrefix, TEST_REDIS_URL, uniqueName } from './harness.ts';
+import { createTestDatabase, flushPrefix, TEST_REDIS_URL, uniqueName } from './harness.ts';
 
 const dataDir = join(mkdtempSync(join(tmpdir(), 'pigeon-embedded-')), 'nested', 'pglite');
 const prefix = uniqueName('pigeonembedded');
@@ -66,4 +66,43 @@ it('refuses a second owner of the data directory, in this process and in another
   });
   expect(second.status).toBe(1);
   expect(second.stderr).toContain(`already owned by process ${process.pid}`);
+
+  // The standalone commands refuse too, instead of writing behind the owner's back.
+  for (const cli of ['../../schema/src/migrate-cli.ts', '../src/seed-cli.ts']) {
+    const run = spawnSync(process.execPath, [fileURLToPath(new URL(cli, import.meta.url))], {
+      env: { ...process.env, DATABASE_URL: '', PIGEON_DATA_DIR: dataDir },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status, cli).toBe(1);
+    expect(run.stderr, cli).toContain('already owned by process');
+  }
+});
+
+it('seeds PostgreSQL from the command line and prints the key on a line of its own', async () => {
+  const database = await createTestDatabase();
+  try {
+    const run = spawnSync(process.execPath, [fileURLToPath(new URL('../src/seed-cli.ts', import.meta.url))], {
+      env: { ...process.env, DATABASE_URL: database.url },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const keyLine = run.stdout.split('\n').find((l) => l.startsWith('PIGEON_API_KEY='));
+    expect(keyLine).toMatch(/^PIGEON_API_KEY=sk_dev_[\w-]{43}$/);
+    // Running it again keeps the one demo project and prints a new, different key.
+    const again = spawnSync(process.execPath, [fileURLToPath(new URL('../src/seed-cli.ts', import.meta.url))], {
+      env: { ...process.env, DATABASE_URL: database.url },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(again.stdout).toMatch(/^PIGEON_API_KEY=sk_dev_/m);
+    expect(again.stdout).not.toContain(keyLine);
+    const seeded = openPostgres({ url: database.url, poolSize: 1 });
+    expect(await seeded.prisma.project.count()).toBe(1);
+    expect(await seeded.prisma.apiKey.count()).toBe(2);
+    await seeded.close();
+  } finally {
+    await database.drop();
+  }
 });
