@@ -1,89 +1,80 @@
 // PGlite keeps no lock on its data directory, and two processes writing one directory silently lose
 // rows (measured: see shared ENVIRONMENT-NOTES). This lock makes "one process per directory" a rule
 // the second process is told about instead of a corruption it discovers later.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+//
+// proper-lockfile takes the lock atomically (mkdir) and keeps refreshing its mtime while we hold it;
+// a lock whose owner died (even by SIGKILL, in another container, or whose pid was reused) goes
+// stale after STALE_MS and is taken over safely. A pid alone cannot tell a dead owner from a reused
+// pid, and hostnames change with every container.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
 
-export const LOCK_FILE = 'pigeon.lock';
+const LOCK_DIR = 'pigeon.lock';
+const OWNER_FILE = 'pigeon.owner.json';
+/** A lock not refreshed for this long belongs to a process that is gone. */
+const STALE_MS = 10_000;
 
 export class DataDirLockedError extends Error {
-  readonly pid: number;
-  constructor(dataDir: string, pid: number) {
+  readonly pid: number | null;
+  constructor(dataDir: string, pid: number | null) {
     super(
-      `The embedded database in ${dataDir} is already owned by process ${pid}. ` +
+      `The embedded database in ${dataDir} is already owned by ${pid ? `process ${pid}` : 'another process'}. ` +
         'PGlite allows exactly one process per data directory (two writers silently lose rows). ' +
-        'Stop that process first (it runs the API and workers together), or set DATABASE_URL to use PostgreSQL.',
+        'Stop that process first (it runs the API and workers together), or set DATABASE_URL to use PostgreSQL. ' +
+        `If it was killed, its lock frees itself within about ${STALE_MS / 1000 + 2} s.`,
     );
     this.name = 'DataDirLockedError';
     this.pid = pid;
   }
 }
 
-interface LockContents {
+interface Owner {
   pid: number;
   hostname: string;
   acquiredAt: string;
 }
 
-function isAlive(pid: number): boolean {
+function readOwner(dataDir: string): Owner | null {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else; it still owns the directory.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function readOwner(path: string): LockContents | null {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as LockContents;
+    return JSON.parse(readFileSync(join(dataDir, OWNER_FILE), 'utf8')) as Owner;
   } catch {
     return null;
   }
 }
 
-/** Who holds the directory right now, or null when nobody does (a stale lock counts as nobody). */
-export function dataDirOwner(dataDir: string): number | null {
-  const owner = readOwner(join(dataDir, LOCK_FILE));
-  if (!owner) return null;
-  if (owner.hostname !== hostname()) return owner.pid;
-  return isAlive(owner.pid) && owner.pid !== process.pid ? owner.pid : null;
-}
-
 /**
- * Takes the directory for this process, creating it if needed, and returns the release function.
- * A lock left by a process that has died is taken over; one held by a live process is refused.
+ * Takes the directory for this process, creating it if needed, and resolves to the release
+ * function. Throws DataDirLockedError while another live process holds it.
  */
-export function acquireDataDirLock(dataDir: string): () => void {
+export async function acquireDataDirLock(dataDir: string, { staleMs = STALE_MS } = {}): Promise<() => Promise<void>> {
   mkdirSync(dataDir, { recursive: true });
-  const path = join(dataDir, LOCK_FILE);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      // 'wx' fails when the file exists, so two starting processes cannot both win.
-      const fd = openSync(path, 'wx');
-      const contents: LockContents = { pid: process.pid, hostname: hostname(), acquiredAt: new Date().toISOString() };
-      writeSync(fd, JSON.stringify(contents));
-      closeSync(fd);
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        process.off('exit', release);
-        if (readOwner(path)?.pid === process.pid) rmSync(path, { force: true });
-      };
-      process.on('exit', release);
-      return release;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = readOwner(path);
-      if (owner && (owner.hostname !== hostname() || isAlive(owner.pid))) {
-        throw new DataDirLockedError(dataDir, owner.pid);
-      }
-      // Stale (its process died) or half-written by a process that died mid-write: take it over.
-      rmSync(path, { force: true });
-    }
+  let releaseLock: () => Promise<void>;
+  try {
+    releaseLock = await lockfile.lock(dataDir, {
+      lockfilePath: join(dataDir, LOCK_DIR),
+      stale: staleMs,
+      update: staleMs / 4,
+      realpath: false,
+      onCompromised: (error) => {
+        // Someone took the directory while we still use it (this process stalled past staleMs):
+        // carrying on would be the two-writer corruption this lock exists to prevent.
+        process.stderr.write(`Lost the lock on the embedded database in ${dataDir}: ${error.message}. Stopping.\n`);
+        process.exit(1);
+      },
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') throw new DataDirLockedError(dataDir, readOwner(dataDir)?.pid ?? null);
+    throw error;
   }
-  throw new Error(`Could not take the lock on ${dataDir}: it keeps changing hands.`);
+  const owner: Owner = { pid: process.pid, hostname: hostname(), acquiredAt: new Date().toISOString() };
+  writeFileSync(join(dataDir, OWNER_FILE), JSON.stringify(owner));
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    if (readOwner(dataDir)?.pid === process.pid) rmSync(join(dataDir, OWNER_FILE), { force: true });
+    await releaseLock();
+  };
 }

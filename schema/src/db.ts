@@ -37,7 +37,7 @@ export function openPostgres({ url, poolSize = 10 }: PostgresOptions): Database 
  * in-memory database (tests).
  */
 export async function openEmbedded(dataDir: string | null): Promise<Database> {
-  const release = dataDir ? acquireDataDirLock(dataDir) : () => {};
+  const release = dataDir ? await acquireDataDirLock(dataDir) : async () => {};
   try {
     const pglite = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
@@ -48,11 +48,11 @@ export async function openEmbedded(dataDir: string | null): Promise<Database> {
       async close() {
         await prisma.$disconnect();
         await pglite.close();
-        release();
+        await release();
       },
     };
   } catch (error) {
-    release();
+    await release();
     throw error;
   }
 }

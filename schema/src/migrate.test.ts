@@ -101,6 +101,15 @@ test('the migrations directory is not empty', () => {
 });
 
 describe('applyMigrations on PostgreSQL', () => {
+  test('creates the database first when it does not exist yet', async () => {
+    const name = `pigeon_migrate_test_${randomBytes(6).toString('hex')}`;
+    createdDatabases.push(name);
+    const lines: string[] = [];
+    const result = await applyMigrations({ kind: 'postgres', connectionString: `${SERVER}/${name}` }, { log: (line) => lines.push(line) });
+    expect(result.applied).toEqual(migrationNames);
+    expect(lines).toContain(`migrations: created database ${name}`);
+  });
+
   test('creates every table on an empty database and records each migration like Prisma', async () => {
     const url = await freshDatabase();
     const lines: string[] = [];

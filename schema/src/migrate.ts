@@ -243,7 +243,14 @@ async function withPostgres<T>(
   // A connection dropping between queries emits 'error' on the client; without a listener that would crash
   // the process instead of failing the pending query.
   client.on('error', () => {});
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (error) {
+    // Like `prisma migrate deploy`, create a missing database rather than fail on a fresh server.
+    if ((error as { code?: string }).code !== '3D000') throw error;
+    await createDatabase(connectionString, log);
+    return withPostgres(connectionString, log, fn);
+  }
   try {
     const [probe] = (await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [ADVISORY_LOCK_KEY])).rows;
     if (!probe?.locked) {
@@ -272,6 +279,24 @@ async function withPostgres<T>(
   } finally {
     // Ending the session is what releases the advisory lock, on success and on failure alike.
     await client.end().catch(() => {});
+  }
+}
+
+async function createDatabase(connectionString: string, log: (line: string) => void): Promise<void> {
+  const url = new URL(connectionString);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  url.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: url.toString(), application_name: 'pigeon-migrate' });
+  admin.on('error', () => {});
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+    log(`migrations: created database ${name}`);
+  } catch (error) {
+    // Another process created it first: fine.
+    if ((error as { code?: string }).code !== '42P04') throw error;
+  } finally {
+    await admin.end().catch(() => {});
   }
 }
 
