@@ -60,7 +60,8 @@ export async function renderNotification(deps: RenderDeps, job: RenderJobData): 
       const where = error.line ? ` (line ${error.line}${error.column ? `, column ${error.column}` : ''})` : '';
       return markFailed(deps, job, `Template "${template.key}" ${error.field}${where}: ${error.message}`);
     }
-    content = outcome.content;
+    // The caller's actionUrl, when given, overrides the template's.
+    content = { ...outcome.content, actionUrl: notification.actionUrl ?? outcome.content.actionUrl };
   } else {
     content = { title: notification.title ?? '', body: notification.body ?? '', actionUrl: notification.actionUrl };
   }
@@ -68,7 +69,9 @@ export async function renderNotification(deps: RenderDeps, job: RenderJobData): 
   const seq = await prisma.$transaction(async (tx) => {
     // Lock order everywhere: the recipient row first, then its notifications. The recipient lock
     // is what makes inbox sequence order equal commit order.
-    await tx.$executeRaw`SELECT 1 FROM recipients WHERE id = ${notification.recipientId}::uuid FOR UPDATE`;
+    // NO KEY UPDATE: serializes inbox changes without blocking the KEY SHARE lock that inserting a
+    // notification (its foreign key to the recipient) takes, so sends never wait for deliveries.
+    await tx.$executeRaw`SELECT 1 FROM recipients WHERE id = ${notification.recipientId}::uuid FOR NO KEY UPDATE`;
     const updated = await tx.notification.updateMany({
       where: { id: notification.id, status: 'ACCEPTED' },
       data: {
