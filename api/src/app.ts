@@ -36,6 +36,8 @@ export interface App {
 }
 
 const responseCookies = new WeakMap<Request, string[]>();
+/** Requests still running this long after stop() are cut off, so shutdown always completes. */
+const STOP_DEADLINE_MS = 10_000;
 
 /** Reads at most `limit` bytes of the body; a larger body is refused before it is buffered whole. */
 function bodyLimitPlugin(limit: number): Plugin {
@@ -78,6 +80,58 @@ function bodyLimitPlugin(limit: number): Plugin {
   };
 }
 
+/**
+ * Login CSRF and friends: a plain HTML form or a no-preflight fetch can POST only "simple" content
+ * types, so GraphQL POSTs must be JSON (GraphQL over HTTP's own media types).
+ */
+function simpleRequestGuardPlugin(): Plugin {
+  return {
+    onRequest({ request, endResponse, fetchAPI }) {
+      if (request.method !== 'POST') return;
+      const type = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+      if (type === 'application/json' || type === 'application/graphql-response+json') return;
+      endResponse(
+        new fetchAPI.Response(
+          JSON.stringify({
+            errors: [
+              { message: 'POST requests must be sent as Content-Type: application/json.', extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' } },
+            ],
+          }),
+          { status: 415, headers: { 'content-type': 'application/json' } },
+        ),
+      );
+    },
+  };
+}
+
+const MAX_VARIABLE_DEPTH = 32;
+
+/**
+ * PostgreSQL text cannot hold NUL characters and deeply nested JSON exhausts recursive code; both
+ * are refused here, once, for every field, before any resolver sees them.
+ */
+function inputSanityPlugin(): Plugin {
+  const problem = (value: unknown, depth: number): string | null => {
+    if (typeof value === 'string') return value.includes('\u0000') ? 'must not contain NUL characters' : null;
+    if (value === null || typeof value !== 'object') return null;
+    if (depth > MAX_VARIABLE_DEPTH) return `must not nest deeper than ${MAX_VARIABLE_DEPTH} levels`;
+    for (const [key, item] of Object.entries(value)) {
+      if (key.includes('\u0000')) return 'must not contain NUL characters';
+      const found = problem(item, depth + 1);
+      if (found) return found;
+    }
+    return null;
+  };
+  return {
+    onParams({ params }) {
+      const found =
+        (params.query?.includes('\u0000') || /\\u0000/i.test(params.query ?? '') ? 'must not contain NUL characters' : null) ??
+        problem(params.variables ?? null, 0);
+      if (found) throw new GraphQLError(`Request input ${found}.`, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+    },
+  };
+}
+
 export function createApp({ db, redis, renderQueue, env, log }: AppDeps): App {
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -95,16 +149,31 @@ export function createApp({ db, redis, renderQueue, env, log }: AppDeps): App {
     maskedErrors: {
       maskError(error, message) {
         // Duck-typed on purpose: graphql may be loaded twice (ESM and CJS builds), so instanceof lies.
-        const e = error as { name?: string; originalError?: unknown; extensions?: { code?: unknown } };
+        const e = error as {
+          name?: string;
+          path?: unknown;
+          originalError?: { name?: string; message?: string };
+          extensions?: { code?: unknown };
+        };
         if (e?.name === 'GraphQLError') {
-          // Errors of the request itself (syntax, validation, limits) and our own coded ones pass.
-          if (!e.originalError || typeof e.extensions?.code === 'string') return error as Error;
+          // Errors of the request itself (syntax, validation, variable coercion, limits: no path),
+          // GraphQL errors raised on purpose, and our own coded ones pass unchanged.
+          if (!e.originalError || !e.path || e.originalError.name === 'GraphQLError' || typeof e.extensions?.code === 'string') {
+            return error as Error;
+          }
+          // Pothos rejects malformed connection arguments (cursors, page sizes) with this class.
+          if (e.originalError.name === 'PothosValidationError') {
+            return new GraphQLError(e.originalError.message ?? 'Invalid arguments.', { extensions: { code: 'BAD_USER_INPUT' } });
+          }
         }
         const requestId = randomUUID();
         log.error('unexpected error', { requestId, error: e?.originalError ?? error });
         return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } });
       },
     },
+    // Browser SDKs on other origins authenticate with bearer tokens, never cookies: any origin may
+    // call, but credentials are not shared, so a foreign page can never act as a dashboard session.
+    cors: { origin: '*', credentials: false, allowedHeaders: ['authorization', 'content-type', 'accept'], maxAge: 600 },
     context: async ({ request }): Promise<Context> => {
       const { principal, csrfRejected } = await resolvePrincipal(db.prisma, request);
       const cookies: string[] = [];
@@ -123,7 +192,9 @@ export function createApp({ db, redis, renderQueue, env, log }: AppDeps): App {
       };
     },
     plugins: [
+      simpleRequestGuardPlugin(),
       bodyLimitPlugin(env.MAX_BODY_BYTES),
+      inputSanityPlugin(),
       // Generous for real clients (the dashboard's deepest query is ~8 levels), fatal to abuse.
       maxDepthPlugin({ n: 12, ignoreIntrospection: true, flattenFragments: true }),
       maxAliasesPlugin({ n: 30 }),
@@ -139,6 +210,7 @@ export function createApp({ db, redis, renderQueue, env, log }: AppDeps): App {
   });
 
   let server: Server | null = null;
+  let draining = false;
 
   async function health(path: string): Promise<{ status: number; body: unknown } | null> {
     if (path === '/healthz') return { status: 200, body: { status: 'ok' } };
@@ -153,14 +225,22 @@ export function createApp({ db, redis, renderQueue, env, log }: AppDeps): App {
     yoga,
     async start() {
       server = createServer(async (req, res) => {
+        // While draining, every response closes its connection, so keep-alive clients let go.
+        if (draining) res.setHeader('connection', 'close');
         const path = (req.url ?? '/').split('?')[0] ?? '/';
         const healthResult = await health(path).catch(() => ({ status: 503, body: { status: 'not ready' } }));
         if (healthResult) {
           res.writeHead(healthResult.status, { 'content-type': 'application/json' }).end(JSON.stringify(healthResult.body));
           return;
         }
-        // The socket's address, not a header a client could forge, feeds the login rate limit.
-        req.headers['x-pigeon-client-address'] = req.socket.remoteAddress ?? 'unknown';
+        // The socket's address (or, behind a trusted proxy, the first X-Forwarded-For hop) — never
+        // a header the client chose — feeds the login rate limit.
+        const forwarded = env.TRUST_PROXY
+          ? String(req.headers['x-forwarded-for'] ?? '')
+              .split(',')[0]
+              ?.trim()
+          : '';
+        req.headers['x-pigeon-client-address'] = forwarded || req.socket.remoteAddress || 'unknown';
         yoga(req, res);
       });
       server.keepAliveTimeout = 65_000;
@@ -176,10 +256,16 @@ export function createApp({ db, redis, renderQueue, env, log }: AppDeps): App {
       const s = server;
       if (!s) return;
       server = null;
-      await new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeIdleConnections();
-      });
+      draining = true;
+      const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+      // Idle keep-alive sockets would hold close() for keepAliveTimeout; in-flight requests get
+      // `connection: close` and their sockets go idle (and are closed) as they finish.
+      const sweep = setInterval(() => s.closeIdleConnections(), 50);
+      s.closeIdleConnections();
+      const deadline = setTimeout(() => s.closeAllConnections(), STOP_DEADLINE_MS);
+      await closed;
+      clearInterval(sweep);
+      clearTimeout(deadline);
     },
   };
 }

@@ -14,6 +14,8 @@ export const apiEnvSchema = workerEnvSchema.extend({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** The URL people reach this API at; printed at start and used for links. */
   PUBLIC_URL: z.url().optional(),
+  /** Behind a reverse proxy: take the client address from the first X-Forwarded-For hop. */
+  TRUST_PROXY: bool(false),
   /** Send the session cookie only over HTTPS. Turn on behind TLS in production. */
   COOKIE_SECURE: bool(false),
   SESSION_TTL_HOURS: z.coerce
@@ -29,6 +31,8 @@ export const apiEnvSchema = workerEnvSchema.extend({
     .int()
     .min(1)
     .default(15 * 60),
+  /** Accounts that one client address may create per hour. */
+  SIGNUP_MAX_PER_HOUR: z.coerce.number().int().min(1).default(30),
   /** Largest request body accepted, in bytes. */
   MAX_BODY_BYTES: z.coerce
     .number()

@@ -9,8 +9,9 @@ export interface RateDecision {
 }
 
 export async function hit(redis: Redis, key: string, limit: number, windowSeconds: number): Promise<RateDecision> {
-  const results = await redis.multi().incr(key).expire(key, windowSeconds, 'NX').ttl(key).exec();
-  const count = Number(results?.[0]?.[1] ?? 0);
+  // SET NX EX starts the window on the first hit (EXPIRE's NX flag would need Redis 7).
+  const results = await redis.multi().set(key, 0, 'EX', windowSeconds, 'NX').incr(key).ttl(key).exec();
+  const count = Number(results?.[1]?.[1] ?? 0);
   const ttl = Number(results?.[2]?.[1] ?? windowSeconds);
   return { allowed: count <= limit, retryAfter: Math.max(1, ttl) };
 }

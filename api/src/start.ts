@@ -54,7 +54,10 @@ async function ensureRedis(): Promise<(() => void) | null> {
   for (let i = 0; i < 50; i++) {
     if (await redisAnswers(env.REDIS_URL)) {
       log.info('started redis-server for the embedded mode', { port, pid: child.pid });
-      return () => child.kill('SIGTERM');
+      const stop = () => child.kill('SIGTERM');
+      // Also when start-up fails later: never leave our redis-server behind.
+      process.once('exit', stop);
+      return stop;
     }
     await new Promise((r) => setTimeout(r, 100));
   }

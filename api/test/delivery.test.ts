@@ -117,6 +117,19 @@ describe('render worker', () => {
     });
   });
 
+  it("lets the caller's actionUrl override the template's, and keeps it when the template has none", async () => {
+    await createTemplate('with-url', 't', 'b', '/from-template');
+    await createTemplate('without-url', 't', 'b');
+    const overridden = await settled(await send({ to: 'u0', template: 'with-url', actionUrl: '/from-send' }));
+    const kept = await settled(await send({ to: 'u0', template: 'without-url', actionUrl: 'https://example.com/x' }));
+    const fromTemplate = await settled(await send({ to: 'u0', template: 'with-url' }));
+    expect([overridden.actionUrl, kept.actionUrl, fromTemplate.actionUrl]).toEqual([
+      '/from-send',
+      'https://example.com/x',
+      '/from-template',
+    ]);
+  });
+
   it('fails a notification whose template meets an undefined variable, with a reason, and carries on', async () => {
     await createTemplate('needs-name', 'Hello {{ name }}', 'x');
     const bad = await send({ to: 'u1', template: 'needs-name', data: {} });

@@ -80,6 +80,8 @@ export async function createTestApi(overrides: Record<string, string> = {}): Pro
     REDIS_PREFIX: prefix,
     LOG_LEVEL: 'silent',
     PORT: '0',
+    // In-process requests all come from one "address"; tests of the limit itself override this.
+    SIGNUP_MAX_PER_HOUR: '100000',
     ...overrides,
   });
   const db = openPostgres({ url: database.url, poolSize: 10 });

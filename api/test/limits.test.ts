@@ -81,7 +81,7 @@ it('still serves normal requests after the hostile ones', async () => {
 });
 
 it('masks unexpected errors and never leaks database messages', async () => {
-  // The database is closed behind the API's back: every resolver now fails unexpectedly.
+  // A table renamed behind the API's back: the resolver now fails unexpectedly.
   const broken = await createTestApi();
   const t = await createTenant(broken);
   await broken.db.prisma.$executeRawUnsafe('ALTER TABLE notifications RENAME TO notifications_gone');
@@ -100,3 +100,69 @@ it('reports liveness and readiness', async () => {
   expect(ready.status).toBe(200);
   expect(await ready.json()).toEqual({ status: 'ready', database: 'ok', redis: 'ok' });
 });
+
+it('refuses form-encoded and text/plain POSTs (no login CSRF from a plain HTML form)', async () => {
+  for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x']) {
+    const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': type }, body: 'query=%7B__typename%7D' });
+    expect(res.status, type).toBe(415);
+    expect(((await res.json()) as any).errors[0].extensions.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  }
+});
+
+it('does not share credentials cross-origin', async () => {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+  });
+  // Any origin may call with a bearer token, but the browser never attaches cookies to it.
+  expect(res.headers.get('access-control-allow-credentials')).not.toBe('true');
+  expect(['*', 'https://evil.example']).toContain(res.headers.get('access-control-allow-origin'));
+});
+
+it('answers bad variables with a clear error, not a masked one', async () => {
+  const send = 'mutation($input: SendInput!) { send(input: $input) { __typename } }';
+  for (const input of [
+    { title: 'x', body: 'y' },
+    { to: 5, title: 'x', body: 'y' },
+    { to: 'u', title: 'x', body: 'y', nope: 1 },
+  ]) {
+    const { json } = await post(JSON.stringify({ query: send, variables: { input } }));
+    expect(json.errors[0].extensions?.code).not.toBe('INTERNAL_SERVER_ERROR');
+    expect(json.errors[0].message).toMatch(/Variable "\$input"/);
+  }
+  const dated = await post(
+    JSON.stringify({
+      query: 'query($f: NotificationFilter) { notifications(filter: $f) { edges { cursor } } }',
+      variables: { f: { createdAfter: 'not a date' } },
+    }),
+  );
+  expect(dated.json.errors[0].extensions?.code).not.toBe('INTERNAL_SERVER_ERROR');
+});
+
+it('refuses NUL characters and absurdly nested JSON before any resolver runs', async () => {
+  const send = 'mutation($input: SendInput!) { send(input: $input) { __typename } }';
+  const nul = await post(JSON.stringify({ query: send, variables: { input: { to: 'u', title: 'a\u0000b', body: 'y' } } }));
+  expect(nul.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+  const inline = await post(JSON.stringify({ query: '{ recipient(externalId: "a\\u0000b") { id } }' }));
+  expect(inline.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+  let deep: unknown = 'leaf';
+  for (let i = 0; i < 3000; i++) deep = { d: deep };
+  const nested = await post(JSON.stringify({ query: send, variables: { input: { to: 'u', title: 'x', body: 'y', data: deep } } }));
+  expect(nested.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+});
+
+it('answers malformed connection arguments with BAD_USER_INPUT', async () => {
+  const { json } = await post(JSON.stringify({ query: '{ notifications(first: 5, after: "garbage") { edges { cursor } } }' }));
+  expect(json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+});
+
+it('stops promptly although a client still holds a keep-alive connection', async () => {
+  const extra = await createTestApi();
+  const extraUrl = await extra.app.start();
+  const res = await fetch(`${extraUrl}/healthz`);
+  await res.text();
+  // Without closing idle keep-alive sockets, stop() would wait out the 65 s keep-alive timeout
+  // and this test would hit its time limit.
+  await extra.app.stop();
+  await extra.close();
+}, 8_000);

@@ -76,7 +76,7 @@ describe('send', () => {
     ['input.data', { to: 'u', title: 't', body: 'b', data: [1, 2] }],
     ['input.data', { to: 'u', title: 't', body: 'b', data: { big: 'x'.repeat(40_000) } }],
     ['input.recipient.email', { to: 'u', title: 't', body: 'b', recipient: { email: 'not-an-email' } }],
-    ['input.to', { to: 'u\u0000x', title: 't', body: 'b' }],
+    ['input.to', { to: 'u\u0007x', title: 't', body: 'b' }],
     ['input.idempotencyKey', { to: 'u', title: 't', body: 'b', idempotencyKey: '' }],
     ['input.template', { to: 'u', template: 'Not A Key!' }],
   ])('rejects bad input with a ValidationError on %s and stores nothing (case %#)', async (path, input) => {
@@ -219,5 +219,49 @@ describe('tenancy', () => {
       after = page.pageInfo.endCursor;
     }
     expect(seen).toEqual([...sent].reverse());
+  });
+});
+
+describe('send when Redis is unavailable', () => {
+  it('still answers fast with the committed notification, leaving it to the reconciler', async () => {
+    const { createApp } = await import('../src/app.ts');
+    const { createLogger, createRenderQueue } = await import('@pigeon/worker');
+    const { Redis } = await import('ioredis');
+    // A queue whose Redis never answers (nothing listens on port 1): the enqueue can only wait.
+    const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => 1000 });
+    dead.on('error', () => {});
+    const deadQueue = createRenderQueue(dead, { prefix: api.env.REDIS_PREFIX });
+    const app = createApp({ db: api.db, redis: api.redis, renderQueue: deadQueue, env: api.env, log: createLogger('silent') });
+    const response = await app.yoga.fetch('http://pigeon.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(tenant.apiKey) },
+      body: JSON.stringify({ query: SEND, variables: { input: { to: 'offline', title: 'queued later', body: 'x' } } }),
+    });
+    const body = (await response.json()) as any;
+    expect(body.data.send).toMatchObject({ __typename: 'SendSuccess', duplicate: false, notification: { status: 'ACCEPTED' } });
+    const row = await api.db.prisma.notification.findUniqueOrThrow({ where: { id: body.data.send.notification.id } });
+    expect(row.status).toBe('ACCEPTED');
+    dead.disconnect();
+  }, 5_000);
+});
+
+describe('content', () => {
+  it('stores inline title and body as templates render them: HTML with the text escaped', async () => {
+    const result = await send({ to: 'escaper', title: 'Tom & Jerry <3', body: '<script>alert(1)</script>' });
+    expect(result.notification).toMatchObject({ title: 'Tom &amp; Jerry &lt;3', body: '&lt;script&gt;alert(1)&lt;/script&gt;' });
+  });
+
+  it('answers a retried send whose template was deleted since with the original notification', async () => {
+    await api.gql(
+      `mutation { createTemplate(input: { key: "soon-gone", title: "t", body: "b" }) { __typename } }`,
+      {},
+      bearer(tenant.apiKey),
+    );
+    const input = { to: 'retrier', template: 'soon-gone', idempotencyKey: 'retry-after-delete' };
+    const first = await send(input);
+    const template = await api.db.prisma.template.findFirstOrThrow({ where: { key: 'soon-gone', environmentId: tenant.developmentId } });
+    await api.db.prisma.template.delete({ where: { id: template.id } });
+    expect(await send(input)).toMatchObject({ __typename: 'SendSuccess', duplicate: true, notification: { id: first.notification.id } });
+    expect(await send({ ...input, idempotencyKey: 'a-new-key' })).toMatchObject({ __typename: 'TemplateNotFoundError' });
   });
 });

@@ -101,6 +101,14 @@ builder.mutationField('signUp', (t) =>
     errors: { types: [ValidationError, EmailTakenError, WeakPasswordError], directResult: true },
     resolve: async (_root, args, ctx) => {
       const input = validate(signUpSchema, args.input);
+      // Each sign-up costs an Argon2 hash and answers whether an email is taken: cap it per address.
+      const byAddress = await hit(
+        ctx.redis,
+        `${ctx.env.REDIS_PREFIX}:rl:signup:addr:${ctx.clientAddress}`,
+        ctx.env.SIGNUP_MAX_PER_HOUR,
+        3600,
+      );
+      if (!byAddress.allowed) throw rateLimited(byAddress.retryAfter, 'Too many sign-ups from this address.');
       const weakness = passwordWeakness(input.password, input.email);
       if (weakness) throw new WeakPasswordError(weakness);
       const passwordHash = await hashPassword(input.password);

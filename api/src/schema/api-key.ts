@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { generateApiKey } from '../auth/secrets.ts';
 import { builder } from '../builder.ts';
-import { NotFoundError, ValidationError } from '../errors.ts';
+import { assertUuid, NotFoundError, ValidationError } from '../errors.ts';
 import { validate } from '../validation.ts';
 
 export const ApiKeyRef = builder.prismaObject('ApiKey', {
@@ -74,7 +74,7 @@ builder.mutationField('revokeApiKey', (t) =>
     authScopes: (_root, args) => ({ environment: { environmentId: String(args.environmentId), role: 'ADMIN', apiKey: false } }),
     errors: { types: [NotFoundError], dataField: { name: 'apiKey' } },
     resolve: async (_root, args, ctx) => {
-      const id = String(args.id);
+      const id = assertUuid('API key', String(args.id));
       const environmentId = String(args.environmentId);
       await ctx.prisma.apiKey.updateMany({ where: { id, environmentId, revokedAt: null }, data: { revokedAt: new Date() } });
       const key = await ctx.prisma.apiKey.findFirst({ where: { id, environmentId } });

@@ -20,8 +20,14 @@ export const NotificationRef = builder.prismaObject('Notification', {
     failureReason: t.exposeString('failureReason', { nullable: true }),
     recipient: t.relation('recipient', { type: RecipientRef }),
     template: t.exposeString('templateKey', { nullable: true, description: 'The key of the template it was sent with.' }),
-    title: t.exposeString('title', { nullable: true, description: 'Rendered title (null until rendered).' }),
-    body: t.exposeString('body', { nullable: true, description: 'Rendered body (null until rendered).' }),
+    title: t.exposeString('title', {
+      nullable: true,
+      description: 'Rendered title: HTML whose text is escaped (decode entities to show plain text). Null until rendered.',
+    }),
+    body: t.exposeString('body', {
+      nullable: true,
+      description: "Rendered body: HTML whose text is escaped; markup comes only from the template's own source. Null until rendered.",
+    }),
     actionUrl: t.exposeString('actionUrl', { nullable: true }),
     category: t.exposeString('category', { nullable: true }),
     data: t.expose('data', { type: 'JSON', nullable: true }),

@@ -4,11 +4,12 @@
 import { createHash } from 'node:crypto';
 import type { Notification, Prisma } from '@pigeon/schema';
 import { enqueueRender } from '@pigeon/worker';
+import { escapeHtml } from '@pigeon/worker/render/escape';
 import { z } from 'zod';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { IdempotencyConflictError, TemplateNotFoundError, ValidationError } from '../errors.ts';
-import { isUniqueViolation } from '../unique-violation.ts';
+import { isForeignKeyViolation, isUniqueViolation } from '../unique-violation.ts';
 import { validate } from '../validation.ts';
 import { NotificationRef } from './notification.ts';
 import { templateKey } from './template.ts';
@@ -32,7 +33,9 @@ const SendInput = builder.inputType('SendInput', {
     body: t.string(),
     data: t.field({ type: 'JSON', description: 'A JSON object: template variables, and delivered with the notification.' }),
     category: t.string(),
-    actionUrl: t.string({ description: 'Where clicking the notification goes: an http(s) URL or a path starting with "/".' }),
+    actionUrl: t.string({
+      description: 'Where clicking the notification goes: an http(s) URL or a path starting with "/". Overrides the template\'s.',
+    }),
     idempotencyKey: t.string({
       description: 'Repeating a send with the same key returns the original notification instead of sending again.',
     }),
@@ -150,6 +153,26 @@ async function upsertRecipient(tx: Pick<Context['prisma'], '$queryRaw'>, environ
   return existing[0].id;
 }
 
+/** How long send waits for Redis to take the job before leaving it to the reconciler. */
+const ENQUEUE_TIMEOUT_MS = 500;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function findByKey(ctx: Context, environmentId: string, idempotencyKey: string) {
+  return ctx.prisma.notification.findUnique({ where: { environmentId_idempotencyKey: { environmentId, idempotencyKey } } });
+}
+
+function duplicateOf(original: Notification, idempotencyKey: string, hash: string): SendOutcome {
+  if (original.requestHash !== hash) throw new IdempotencyConflictError(idempotencyKey, original.id);
+  return { notification: original, duplicate: true };
+}
+
 builder.mutationField('send', (t) =>
   t.field({
     type: SendSuccessRef,
@@ -173,7 +196,12 @@ builder.mutationField('send', (t) =>
           where: { environmentId_key: { environmentId, key: input.template } },
           select: { id: true, category: true },
         });
-        if (!template) throw new TemplateNotFoundError(input.template);
+        if (!template) {
+          // A retry of a send that succeeded before the template was deleted is still a duplicate.
+          const original = input.idempotencyKey ? await findByKey(ctx, environmentId, input.idempotencyKey) : null;
+          if (original) return duplicateOf(original, input.idempotencyKey as string, hash);
+          throw new TemplateNotFoundError(input.template);
+        }
       }
 
       let notification: Notification;
@@ -186,8 +214,10 @@ builder.mutationField('send', (t) =>
               recipientId,
               templateId: template?.id ?? null,
               templateKey: input.template ?? null,
-              title: input.template ? null : (input.title ?? null),
-              body: input.template ? null : (input.body ?? null),
+              // Inline content is stored as templates render: HTML with the text escaped, so every
+              // notification's title and body follow one rule for clients.
+              title: input.template ? null : escapeHtml(input.title ?? ''),
+              body: input.template ? null : escapeHtml(input.body ?? ''),
               actionUrl: input.actionUrl ?? null,
               category: input.category ?? template?.category ?? null,
               data: (input.data ?? undefined) as Prisma.InputJsonValue | undefined,
@@ -197,20 +227,20 @@ builder.mutationField('send', (t) =>
           });
         });
       } catch (error) {
+        // The template was deleted between the lookup and the insert (foreign key violation).
+        if (input.template && isForeignKeyViolation(error)) throw new TemplateNotFoundError(input.template);
         if (!input.idempotencyKey || !isUniqueViolation(error)) throw error;
-        const original = await ctx.prisma.notification.findUnique({
-          where: { environmentId_idempotencyKey: { environmentId, idempotencyKey: input.idempotencyKey } },
-        });
+        const original = await findByKey(ctx, environmentId, input.idempotencyKey);
         if (!original) throw error;
-        if (original.requestHash !== hash) throw new IdempotencyConflictError(input.idempotencyKey, original.id);
-        return { notification: original, duplicate: true };
+        return duplicateOf(original, input.idempotencyKey, hash);
       }
 
       try {
-        await enqueueRender(ctx.renderQueue, { notificationId: notification.id, environmentId });
+        await withTimeout(enqueueRender(ctx.renderQueue, { notificationId: notification.id, environmentId }), ENQUEUE_TIMEOUT_MS);
       } catch (error) {
-        // Committed but not queued: the reconciler re-enqueues ACCEPTED notifications, so the send
-        // still succeeds; only the delivery is a few seconds later.
+        // Committed but not queued (Redis down or slow): the reconciler re-enqueues ACCEPTED
+        // notifications, so the send still succeeds and answers fast; only delivery is later. An
+        // enqueue still pending in ioredis' offline queue is harmless: the job id deduplicates.
         ctx.log.warn('enqueue after commit failed; the reconciler will pick it up', { notificationId: notification.id, error });
       }
       return { notification, duplicate: false };
