@@ -78,9 +78,12 @@ export async function resolvePrincipal(prisma: PrismaClient, request: Request): 
   if (!sessionToken) return { principal: null, csrfRejected: false };
   const session = await prisma.session.findUnique({
     where: { tokenHash: sha256(sessionToken) },
-    select: { id: true, userId: true, csrfToken: true, expiresAt: true },
+    select: { id: true, userId: true, csrfToken: true, expiresAt: true, lastUsedAt: true },
   });
   if (!session || session.expiresAt.getTime() <= Date.now()) return { principal: null, csrfRejected: false };
+  if (Date.now() - session.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    prisma.session.update({ where: { id: session.id }, data: { lastUsedAt: new Date() } }).catch(() => {});
+  }
   const csrf = request.headers.get(CSRF_HEADER);
   if (!csrf || !safeEqual(csrf, session.csrfToken)) return { principal: null, csrfRejected: true };
   return { principal: { kind: 'session', sessionId: session.id, userId: session.userId }, csrfRejected: false };

@@ -105,5 +105,9 @@ describe('log in and sessions', () => {
     await api.db.prisma.session.updateMany({ where: { userId: user.userId }, data: { expiresAt: new Date(Date.now() - 1000) } });
     const me = await api.gql('{ me { email } }', {}, user.headers);
     expect(me.body.data.me).toBeNull();
+    // The next login sweeps the expired session away.
+    const email = (await api.db.prisma.user.findUniqueOrThrow({ where: { id: user.userId } })).email;
+    await api.gql(LOG_IN, { input: { email, password: 'correct horse battery staple' } });
+    expect(await api.db.prisma.session.count({ where: { userId: user.userId } })).toBe(1);
   });
 });

@@ -73,6 +73,8 @@ function cookie(ctx: Context, name: string, value: string, maxAgeSeconds: number
 }
 
 async function startSession(ctx: Context, userId: string): Promise<AuthPayload> {
+  // Expired sessions are useless rows; each new session sweeps its user's.
+  await ctx.prisma.session.deleteMany({ where: { userId, expiresAt: { lt: new Date() } } });
   const token = randomToken(32);
   const csrfToken = randomToken(24);
   const ttlSeconds = ctx.env.SESSION_TTL_HOURS * 3600;
