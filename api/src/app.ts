@@ -151,14 +151,14 @@ export function createApp({ db, redis, renderQueue, env, log }: AppDeps): App {
         // Duck-typed on purpose: graphql may be loaded twice (ESM and CJS builds), so instanceof lies.
         const e = error as {
           name?: string;
-          path?: unknown;
           originalError?: { name?: string; message?: string };
           extensions?: { code?: unknown };
         };
         if (e?.name === 'GraphQLError') {
-          // Errors of the request itself (syntax, validation, variable coercion, limits: no path),
-          // GraphQL errors raised on purpose, and our own coded ones pass unchanged.
-          if (!e.originalError || !e.path || e.originalError.name === 'GraphQLError' || typeof e.extensions?.code === 'string') {
+          // Errors of the request itself (syntax, validation, limits), variable coercion (wrapping a
+          // GraphQLError), GraphQL errors raised on purpose and our own coded ones pass unchanged.
+          // Anything else — a database error in the context factory included — is masked.
+          if (!e.originalError || e.originalError.name === 'GraphQLError' || typeof e.extensions?.code === 'string') {
             return error as Error;
           }
           // Pothos rejects malformed connection arguments (cursors, page sizes) with this class.

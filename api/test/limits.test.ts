@@ -166,3 +166,14 @@ it('stops promptly although a client still holds a keep-alive connection', async
   await extra.app.stop();
   await extra.close();
 }, 8_000);
+
+it('masks a database failure while authenticating the request', async () => {
+  const broken = await createTestApi();
+  const t = await createTenant(broken);
+  await broken.db.prisma.$executeRawUnsafe('ALTER TABLE api_keys RENAME TO api_keys_gone');
+  const { body } = await broken.gql('{ notifications(first: 1) { edges { node { id } } } }', {}, bearer(t.apiKey));
+  expect(body.errors[0].message).toBe('Unexpected error.');
+  expect(JSON.stringify(body)).not.toMatch(/api_keys_gone|relation|prisma/i);
+  await broken.db.prisma.$executeRawUnsafe('ALTER TABLE api_keys_gone RENAME TO api_keys');
+  await broken.close();
+});
