@@ -34,12 +34,15 @@ builder.objectType(ValidationError, {
   fields: (t) => ({ issues: t.field({ type: [FieldIssueRef], resolve: (e) => e.issues }) }),
 });
 
-builder.objectType(NotFoundError, {
-  name: 'NotFoundError',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof NotFoundError,
-  fields: () => ({}),
-});
+/** Error types with nothing beyond `message` and `code`: named after their class. */
+for (const ErrorClass of [NotFoundError, ConflictError, InvalidCredentialsError, EmailTakenError, WeakPasswordError]) {
+  builder.objectType(ErrorClass, {
+    name: ErrorClass.name,
+    interfaces: [ErrorInterface],
+    isTypeOf: (value) => value instanceof ErrorClass,
+    fields: () => ({}),
+  });
+}
 
 builder.objectType(TemplateNotFoundError, {
   name: 'TemplateNotFoundError',
@@ -56,32 +59,4 @@ builder.objectType(IdempotencyConflictError, {
     idempotencyKey: t.exposeString('idempotencyKey'),
     notificationId: t.exposeID('notificationId'),
   }),
-});
-
-builder.objectType(ConflictError, {
-  name: 'ConflictError',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof ConflictError,
-  fields: () => ({}),
-});
-
-builder.objectType(InvalidCredentialsError, {
-  name: 'InvalidCredentialsError',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof InvalidCredentialsError,
-  fields: () => ({}),
-});
-
-builder.objectType(EmailTakenError, {
-  name: 'EmailTakenError',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof EmailTakenError,
-  fields: () => ({}),
-});
-
-builder.objectType(WeakPasswordError, {
-  name: 'WeakPasswordError',
-  interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof WeakPasswordError,
-  fields: () => ({}),
 });
