@@ -1,6 +1,7 @@
 // Configuration comes only from environment variables, parsed once at boot. A bad value stops the
 // start with a message naming the variable. The API's env.ts extends this schema.
-import { DEFAULT_DATA_DIR } from '@pigeon/schema';
+// The paths module alone: parsing configuration must not load the Prisma client.
+import { DEFAULT_DATA_DIR } from '@pigeon/schema/paths';
 import { z } from 'zod';
 
 const intFrom = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback);

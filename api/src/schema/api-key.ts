@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { generateApiKey } from '../auth/secrets.ts';
 import { builder } from '../builder.ts';
+import { environmentScope } from '../environment-id.ts';
 import { assertUuid, NotFoundError, ValidationError } from '../errors.ts';
 import { validate } from '../validation.ts';
 
@@ -39,7 +40,7 @@ builder.queryField('apiKeys', (t) =>
     type: ['ApiKey'],
     description: "The environment's API keys, newest first (revoked ones included, marked).",
     args: { environmentId: t.arg.id({ required: true }) },
-    authScopes: (_root, args) => ({ environment: { environmentId: String(args.environmentId), role: 'MEMBER', apiKey: false } }),
+    authScopes: environmentScope('MEMBER', false),
     resolve: (query, _root, args, ctx) =>
       ctx.prisma.apiKey.findMany({ ...query, where: { environmentId: String(args.environmentId) }, orderBy: { createdAt: 'desc' } }),
   }),
@@ -49,7 +50,7 @@ builder.mutationField('createApiKey', (t) =>
   t.field({
     type: CreatedApiKeyRef,
     args: { environmentId: t.arg.id({ required: true }), input: t.arg({ type: CreateApiKeyInput, required: true }) },
-    authScopes: (_root, args) => ({ environment: { environmentId: String(args.environmentId), role: 'ADMIN', apiKey: false } }),
+    authScopes: environmentScope('ADMIN', false),
     errors: { types: [ValidationError, NotFoundError], directResult: true },
     resolve: async (_root, args, ctx) => {
       const input = validate(createSchema, args.input);
@@ -71,7 +72,7 @@ builder.mutationField('revokeApiKey', (t) =>
     type: ApiKeyRef,
     description: 'Revokes a key at once; calls with it then fail with UNAUTHENTICATED. Revoking twice is harmless.',
     args: { environmentId: t.arg.id({ required: true }), id: t.arg.id({ required: true }) },
-    authScopes: (_root, args) => ({ environment: { environmentId: String(args.environmentId), role: 'ADMIN', apiKey: false } }),
+    authScopes: environmentScope('ADMIN', false),
     errors: { types: [NotFoundError], dataField: { name: 'apiKey' } },
     resolve: async (_root, args, ctx) => {
       const id = assertUuid('API key', String(args.id));

@@ -1,7 +1,7 @@
 // Notifications as API keys and dashboard members see them: one by id, or a page of them.
 import type { Prisma } from '@pigeon/schema';
 import { builder, isUuid } from '../builder.ts';
-import { environmentIdFor } from '../environment-id.ts';
+import { ENVIRONMENT_ID_DESCRIPTION, environmentIdFor, environmentScope } from '../environment-id.ts';
 import { RecipientRef } from './recipient.ts';
 
 export const NotificationStatusEnum = builder.enumType('NotificationStatus', {
@@ -40,15 +40,13 @@ export const NotificationRef = builder.prismaObject('Notification', {
   }),
 });
 
-const environmentIdDescription = 'Required for dashboard sessions; API keys act on their own environment.';
-
 builder.queryField('notification', (t) =>
   t.prismaField({
     type: 'Notification',
     nullable: true,
     description: "One notification of the caller's environment; null when there is none with this id there.",
-    args: { environmentId: t.arg.id({ description: environmentIdDescription }), id: t.arg.id({ required: true }) },
-    authScopes: (_root, args) => ({ environment: { environmentId: args.environmentId?.toString(), role: 'MEMBER', apiKey: true } }),
+    args: { environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }), id: t.arg.id({ required: true }) },
+    authScopes: environmentScope('MEMBER', true),
     resolve: (query, _root, args, ctx) => {
       const id = String(args.id);
       if (!isUuid(id)) return null;
@@ -78,8 +76,8 @@ builder.queryField('notifications', (t) =>
     defaultSize: 20,
     maxSize: 100,
     description: 'Notifications of the environment, newest first (ids are time-ordered UUIDv7, unique, so paging never skips or repeats).',
-    args: { environmentId: t.arg.id({ description: environmentIdDescription }), filter: t.arg({ type: NotificationFilter }) },
-    authScopes: (_root, args) => ({ environment: { environmentId: args.environmentId?.toString(), role: 'MEMBER', apiKey: true } }),
+    args: { environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }), filter: t.arg({ type: NotificationFilter }) },
+    authScopes: environmentScope('MEMBER', true),
     resolve: (query, _root, args, ctx) => {
       const f = args.filter;
       const where: Prisma.NotificationWhereInput = { environmentId: environmentIdFor(ctx, args.environmentId?.toString()) };

@@ -1,6 +1,6 @@
 // Recipients: a tenant's end users, known by the tenant's own id and upserted by `send`.
 import { builder } from '../builder.ts';
-import { environmentIdFor } from '../environment-id.ts';
+import { ENVIRONMENT_ID_DESCRIPTION, environmentIdFor, environmentScope } from '../environment-id.ts';
 
 export const RecipientRef = builder.prismaObject('Recipient', {
   fields: (t) => ({
@@ -17,14 +17,12 @@ export const RecipientRef = builder.prismaObject('Recipient', {
   }),
 });
 
-const environmentIdDescription = 'Required for dashboard sessions; API keys act on their own environment.';
-
 builder.queryField('recipient', (t) =>
   t.prismaField({
     type: 'Recipient',
     nullable: true,
-    args: { environmentId: t.arg.id({ description: environmentIdDescription }), externalId: t.arg.string({ required: true }) },
-    authScopes: (_root, args) => ({ environment: { environmentId: args.environmentId?.toString(), role: 'MEMBER', apiKey: true } }),
+    args: { environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }), externalId: t.arg.string({ required: true }) },
+    authScopes: environmentScope('MEMBER', true),
     resolve: (query, _root, args, ctx) =>
       ctx.prisma.recipient.findUnique({
         ...query,
@@ -42,8 +40,8 @@ builder.queryField('recipients', (t) =>
     defaultSize: 20,
     maxSize: 100,
     description: 'Recipients of the environment, newest first.',
-    args: { environmentId: t.arg.id({ description: environmentIdDescription }) },
-    authScopes: (_root, args) => ({ environment: { environmentId: args.environmentId?.toString(), role: 'MEMBER', apiKey: true } }),
+    args: { environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }) },
+    authScopes: environmentScope('MEMBER', true),
     resolve: (query, _root, args, ctx) =>
       ctx.prisma.recipient.findMany({
         ...query,

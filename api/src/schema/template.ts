@@ -6,7 +6,7 @@ import { checkTemplate, type TemplateSources } from '@pigeon/worker/render/sandb
 import { z } from 'zod';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
-import { environmentIdFor } from '../environment-id.ts';
+import { ENVIRONMENT_ID_DESCRIPTION, environmentIdFor, environmentScope } from '../environment-id.ts';
 import { assertUuid, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { isUniqueViolation } from '../unique-violation.ts';
 import { validate } from '../validation.ts';
@@ -91,8 +91,8 @@ async function findTemplate(ctx: Context, environmentId: string, id: string) {
 builder.queryField('templates', (t) =>
   t.prismaField({
     type: ['Template'],
-    args: { environmentId: t.arg.id({ description: 'Required for dashboard sessions; API keys act on their own environment.' }) },
-    authScopes: (_root, args) => ({ environment: { environmentId: args.environmentId?.toString(), role: 'MEMBER', apiKey: true } }),
+    args: { environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }) },
+    authScopes: environmentScope('MEMBER', true),
     resolve: (query, _root, args, ctx) =>
       ctx.prisma.template.findMany({
         ...query,
@@ -107,10 +107,10 @@ builder.queryField('template', (t) =>
     type: 'Template',
     nullable: true,
     args: {
-      environmentId: t.arg.id({ description: 'Required for dashboard sessions; API keys act on their own environment.' }),
+      environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }),
       key: t.arg.string({ required: true }),
     },
-    authScopes: (_root, args) => ({ environment: { environmentId: args.environmentId?.toString(), role: 'MEMBER', apiKey: true } }),
+    authScopes: environmentScope('MEMBER', true),
     resolve: (query, _root, args, ctx) =>
       ctx.prisma.template.findUnique({
         ...query,
@@ -123,10 +123,10 @@ builder.mutationField('createTemplate', (t) =>
   t.field({
     type: TemplateRef,
     args: {
-      environmentId: t.arg.id({ description: 'Required for dashboard sessions; API keys act on their own environment.' }),
+      environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }),
       input: t.arg({ type: CreateTemplateInput, required: true }),
     },
-    authScopes: (_root, args) => ({ environment: { environmentId: args.environmentId?.toString(), role: 'ADMIN', apiKey: true } }),
+    authScopes: environmentScope('ADMIN', true),
     errors: { types: [ValidationError, ConflictError], dataField: { name: 'template' } },
     resolve: async (_root, args, ctx) => {
       const input = validate(createSchema, args.input);
@@ -156,11 +156,11 @@ builder.mutationField('updateTemplate', (t) =>
   t.field({
     type: TemplateRef,
     args: {
-      environmentId: t.arg.id({ description: 'Required for dashboard sessions; API keys act on their own environment.' }),
+      environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }),
       id: t.arg.id({ required: true }),
       input: t.arg({ type: UpdateTemplateInput, required: true }),
     },
-    authScopes: (_root, args) => ({ environment: { environmentId: args.environmentId?.toString(), role: 'ADMIN', apiKey: true } }),
+    authScopes: environmentScope('ADMIN', true),
     errors: { types: [ValidationError, NotFoundError, ConflictError], dataField: { name: 'template' } },
     resolve: async (_root, args, ctx) => {
       const input = validate(updateSchema, args.input);
@@ -200,10 +200,10 @@ builder.mutationField('deleteTemplate', (t) =>
     description:
       'Deletes a template. Notifications already sent keep their content; ACCEPTED ones still waiting to render fail with a reason.',
     args: {
-      environmentId: t.arg.id({ description: 'Required for dashboard sessions; API keys act on their own environment.' }),
+      environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }),
       id: t.arg.id({ required: true }),
     },
-    authScopes: (_root, args) => ({ environment: { environmentId: args.environmentId?.toString(), role: 'ADMIN', apiKey: true } }),
+    authScopes: environmentScope('ADMIN', true),
     errors: { types: [NotFoundError], directResult: true },
     resolve: async (_root, args, ctx) => {
       const environmentId = environmentIdFor(ctx, args.environmentId?.toString());
