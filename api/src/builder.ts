@@ -70,7 +70,6 @@ export const builder = new SchemaBuilder<{
                     select: { role: true },
                   })
                   .then((m) => m?.role ?? null)
-                  .catch(() => null)
               : Promise.resolve(null);
           context.roleCache.set(environmentId, cached);
         }
