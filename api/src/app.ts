@@ -8,15 +8,18 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import type { Database } from '@pigeon/schema';
 import type { Logger, RenderJobData } from '@pigeon/worker';
 import type { Queue } from 'bullmq';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
-import type { Context } from './context.ts';
+import { ClientTokenVerifier } from './auth/client-token.ts';
+import type { Context, InboxRuntime } from './context.ts';
 import type { ApiEnv } from './env.ts';
 import { resolvePrincipal } from './principal.ts';
+import { rateBudgetPlugin } from './rate-budget.ts';
 import { schema } from './schema/index.ts';
 
 export interface AppDeps {
@@ -25,7 +28,11 @@ export interface AppDeps {
   renderQueue: Queue<RenderJobData>;
   env: ApiEnv;
   log: Logger;
+  inbox: InboxRuntime;
 }
+
+/** Where graphql-sse clients connect (`createClient({ url: '<base>/graphql/stream' })`). */
+export const STREAM_PATH = '/graphql/stream';
 
 export interface App {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
@@ -132,7 +139,8 @@ function inputSanityPlugin(): Plugin {
   };
 }
 
-export function createApp({ db, redis, renderQueue, env, log }: AppDeps): App {
+export function createApp({ db, redis, renderQueue, env, log, inbox }: AppDeps): App {
+  const clientTokens = new ClientTokenVerifier(db.prisma);
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     logging: false,
@@ -175,7 +183,7 @@ export function createApp({ db, redis, renderQueue, env, log }: AppDeps): App {
     // call, but credentials are not shared, so a foreign page can never act as a dashboard session.
     cors: { origin: '*', credentials: false, allowedHeaders: ['authorization', 'content-type', 'accept'], maxAge: 600 },
     context: async ({ request }): Promise<Context> => {
-      const { principal, csrfRejected } = await resolvePrincipal(db.prisma, request);
+      const { principal, csrfRejected } = await resolvePrincipal(db.prisma, clientTokens, request);
       const cookies: string[] = [];
       responseCookies.set(request, cookies);
       return {
@@ -188,11 +196,15 @@ export function createApp({ db, redis, renderQueue, env, log }: AppDeps): App {
         csrfRejected,
         clientAddress: request.headers.get('x-pigeon-client-address') ?? 'unknown',
         responseCookies: cookies,
+        clientTokens,
+        inbox,
         roleCache: new Map(),
       };
     },
     plugins: [
       simpleRequestGuardPlugin(),
+      // GraphQL over SSE (graphql-sse protocol, "distinct connections" mode) for subscriptions.
+      useGraphQLSSE({ endpoint: STREAM_PATH }),
       bodyLimitPlugin(env.MAX_BODY_BYTES),
       inputSanityPlugin(),
       // Generous for real clients (the dashboard's deepest query is ~8 levels), fatal to abuse.
@@ -201,6 +213,7 @@ export function createApp({ db, redis, renderQueue, env, log }: AppDeps): App {
       maxTokensPlugin({ n: 2_000 }),
       maxDirectivesPlugin({ n: 20 }),
       costLimitPlugin({ maxCost: 5_000, ignoreIntrospection: true }),
+      rateBudgetPlugin({ redis, prefix: env.REDIS_PREFIX, log }),
       {
         onResponse({ request, response }) {
           for (const value of responseCookies.get(request) ?? []) response.headers.append('set-cookie', value);

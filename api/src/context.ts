@@ -1,8 +1,11 @@
 import type { PrismaClient, Role } from '@pigeon/schema';
-import type { Logger, RenderJobData } from '@pigeon/worker';
+import type { Logger, RenderJobData, WakeUpPublisher } from '@pigeon/worker';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { ClientTokenVerifier } from './auth/client-token.ts';
 import type { ApiEnv } from './env.ts';
+import type { InboxHub } from './inbox/live.ts';
+import type { InboxStreamHooks } from './inbox/stream.ts';
 import type { Principal } from './principal.ts';
 
 /** What every resolver may use. Built per request by app.ts (or directly by tests). */
@@ -18,6 +21,16 @@ export interface Context {
   clientAddress: string;
   /** Set-Cookie values to add to this request's response. */
   responseCookies: string[];
+  clientTokens: ClientTokenVerifier;
+  inbox: InboxRuntime;
   /** Per-request cache of the caller's role in each environment's project. */
   roleCache: Map<string, Promise<Role | null>>;
+}
+
+/** The live-inbox parts of an API process. */
+export interface InboxRuntime {
+  hub: InboxHub;
+  /** Announces inbox changes made by this process (after commit). */
+  wakeUps: WakeUpPublisher;
+  hooks: InboxStreamHooks;
 }

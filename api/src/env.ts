@@ -42,6 +42,8 @@ export const apiEnvSchema = workerEnvSchema.extend({
   /** The one-process start seeds a demo project on its first run unless this is false. */
   SEED_ON_FIRST_START: bool(true),
   GRAPHIQL: bool(true),
+  /** Live inbox streams are checked against the database this often while no wake-up arrives. */
+  INBOX_RECHECK_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   /** `npm run start:scaled`: API processes sharing PORT, and separate worker processes. */
   SCALED_API_PROCESSES: z.coerce.number().int().min(1).max(64).default(2),
   SCALED_WORKER_PROCESSES: z.coerce.number().int().min(1).max(64).default(2),

@@ -2,6 +2,7 @@
 // (see schema/errors.ts) and appears in the union results of the fields that can produce it.
 // Failures decided before a resolver runs are GraphQL errors with extensions.code instead.
 import { GraphQLError } from 'graphql';
+import { isUuid } from './uuid.ts';
 
 export class PigeonError extends Error {
   readonly code: string;
@@ -31,9 +32,8 @@ export class NotFoundError extends PigeonError {
   }
 }
 
-/** Ids are UUIDs; anything else cannot exist, and must not reach the database as a cast error. */
 export function assertUuid(what: string, id: string): string {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new NotFoundError(what, id);
+  if (!isUuid(id)) throw new NotFoundError(what, id);
   return id;
 }
 
@@ -92,6 +92,10 @@ export function forbidden(message = 'Not allowed for this principal.') {
 
 export function rateLimited(retryAfterSeconds: number, message = 'Too many requests.') {
   return new GraphQLError(`${message} Retry after ${retryAfterSeconds} s.`, {
-    extensions: { code: 'RATE_LIMITED', retryAfter: retryAfterSeconds },
+    extensions: {
+      code: 'RATE_LIMITED',
+      retryAfter: retryAfterSeconds,
+      http: { status: 429, headers: { 'retry-after': String(retryAfterSeconds) } },
+    },
   });
 }

@@ -3,12 +3,13 @@
 // argument checked against membership by the `environment` auth scope).
 import { timingSafeEqual } from 'node:crypto';
 import type { PrismaClient, Role } from '@pigeon/schema';
+import { ClientTokenError, type ClientTokenVerifier } from './auth/client-token.ts';
 import { looksLikeApiKey, sha256 } from './auth/secrets.ts';
 import { unauthenticated } from './errors.ts';
 
 export type Principal =
-  | { kind: 'apiKey'; apiKeyId: string; environmentId: string; projectId: string }
-  | { kind: 'clientToken'; environmentId: string; recipientId: string }
+  | { kind: 'apiKey'; apiKeyId: string; environmentId: string; projectId: string; opsPerMinute: number }
+  | { kind: 'clientToken'; environmentId: string; recipientId: string; expiresAt: Date; opsPerMinute: number }
   | { kind: 'session'; sessionId: string; userId: string };
 
 export const SESSION_COOKIE = 'pigeon_session';
@@ -50,7 +51,11 @@ export interface ResolvedPrincipal {
 /** Only refresh `last_used_at` this often per key: a write per request would double send's cost. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-export async function resolvePrincipal(prisma: PrismaClient, request: Request): Promise<ResolvedPrincipal> {
+export async function resolvePrincipal(
+  prisma: PrismaClient,
+  clientTokens: ClientTokenVerifier,
+  request: Request,
+): Promise<ResolvedPrincipal> {
   const authorization = request.headers.get('authorization');
   if (authorization !== null) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -59,7 +64,13 @@ export async function resolvePrincipal(prisma: PrismaClient, request: Request): 
     if (looksLikeApiKey(token)) {
       const key = await prisma.apiKey.findUnique({
         where: { keyHash: sha256(token) },
-        select: { id: true, environmentId: true, revokedAt: true, lastUsedAt: true, environment: { select: { projectId: true } } },
+        select: {
+          id: true,
+          environmentId: true,
+          revokedAt: true,
+          lastUsedAt: true,
+          environment: { select: { projectId: true, apiKeyOpsPerMinute: true } },
+        },
       });
       if (!key || key.revokedAt) throw unauthenticated('The API key is unknown or has been revoked.');
       if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
@@ -67,11 +78,32 @@ export async function resolvePrincipal(prisma: PrismaClient, request: Request): 
         prisma.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date() } }).catch(() => {});
       }
       return {
-        principal: { kind: 'apiKey', apiKeyId: key.id, environmentId: key.environmentId, projectId: key.environment.projectId },
+        principal: {
+          kind: 'apiKey',
+          apiKeyId: key.id,
+          environmentId: key.environmentId,
+          projectId: key.environment.projectId,
+          opsPerMinute: key.environment.apiKeyOpsPerMinute,
+        },
         csrfRejected: false,
       };
     }
-    throw unauthenticated('The bearer token is not a valid API key or client token.');
+    try {
+      const verified = await clientTokens.verify(token);
+      return {
+        principal: {
+          kind: 'clientToken',
+          environmentId: verified.environment.id,
+          recipientId: verified.recipientId,
+          expiresAt: verified.expiresAt,
+          opsPerMinute: verified.environment.clientTokenOpsPerMinute,
+        },
+        csrfRejected: false,
+      };
+    } catch (error) {
+      if (error instanceof ClientTokenError) throw unauthenticated(error.message);
+      throw error;
+    }
   }
 
   const sessionToken = parseCookies(request.headers.get('cookie')).get(SESSION_COOKIE);

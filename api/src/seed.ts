@@ -3,9 +3,9 @@
 // of its own, so scripts can capture it.
 import { randomBytes } from 'node:crypto';
 import type { PrismaClient } from '@pigeon/schema';
+import { newSigningSecret } from './auth/client-token.ts';
 import { hashPassword } from './auth/password.ts';
 import { generateApiKey } from './auth/secrets.ts';
-import { newSigningSecret } from './schema/project.ts';
 
 export const DEMO_EMAIL = 'demo@pigeon.local';
 

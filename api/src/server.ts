@@ -1,10 +1,28 @@
 // Assembles an API process from its parts: Redis connections, the render queue, the HTTP app and,
 // in the one-process start, the workers. Both entry points (start.ts, main.ts) and the tests use it.
 import type { Database } from '@pigeon/schema';
-import { createRenderQueue, type Logger, startWorkerRuntime, type WorkerRuntime, workerRuntimeSettings } from '@pigeon/worker';
+import {
+  createRenderQueue,
+  type Logger,
+  startWorkerRuntime,
+  type WakeUpPublisher,
+  type WorkerRuntime,
+  type WorkerRuntimeOptions,
+  workerRuntimeSettings,
+} from '@pigeon/worker';
 import { Redis } from 'ioredis';
 import { createApp } from './app.ts';
 import type { ApiEnv } from './env.ts';
+import { createInboxRuntime } from './inbox/runtime.ts';
+import type { InboxStreamHooks } from './inbox/stream.ts';
+
+/** Test seams: fault injection and pauses. Production code passes nothing. */
+export interface ServerHooks {
+  inboxStream?: InboxStreamHooks;
+  /** Wraps the wake-up publishers of the API and (in-process) workers, e.g. to drop messages. */
+  wrapWakeUps?: (publisher: WakeUpPublisher) => WakeUpPublisher;
+  worker?: Partial<Pick<WorkerRuntimeOptions, 'reconcileAfterMs' | 'reconcileIntervalMs'>>;
+}
 
 export interface RunningServer {
   url: string;
@@ -16,11 +34,13 @@ export async function startServer({
   db,
   log,
   withWorkers,
+  hooks = {},
 }: {
   env: ApiEnv;
   db: Database;
   log: Logger;
   withWorkers: boolean;
+  hooks?: ServerHooks;
 }): Promise<RunningServer> {
   const redis = new Redis(env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
   // The queue's connection must not give up on a request: an enqueue waits out a Redis blip.
@@ -28,12 +48,28 @@ export async function startServer({
   for (const c of [redis, queueConnection]) c.on('error', (error) => log.debug('redis error', { error }));
   await Promise.all([redis.connect(), queueConnection.connect()]);
   const renderQueue = createRenderQueue(queueConnection, { prefix: env.REDIS_PREFIX });
+  const live = await createInboxRuntime({
+    prisma: db.prisma,
+    redis,
+    redisUrl: env.REDIS_URL,
+    prefix: env.REDIS_PREFIX,
+    log: log.child({ component: 'inbox' }),
+    recheckIntervalMs: env.INBOX_RECHECK_INTERVAL_MS,
+    hooks: hooks.inboxStream,
+    wrapWakeUps: hooks.wrapWakeUps,
+  });
 
   let workers: WorkerRuntime | null = null;
   if (withWorkers) {
-    workers = await startWorkerRuntime({ ...workerRuntimeSettings(env), db, log: log.child({ component: 'worker' }) });
+    workers = await startWorkerRuntime({
+      ...workerRuntimeSettings(env),
+      ...hooks.worker,
+      db,
+      log: log.child({ component: 'worker' }),
+      wrapWakeUps: hooks.wrapWakeUps,
+    });
   }
-  const app = createApp({ db, redis, renderQueue, env, log });
+  const app = createApp({ db, redis, renderQueue, env, log, inbox: live.inbox });
   const url = await app.start();
 
   return {
@@ -42,6 +78,7 @@ export async function startServer({
     async stop() {
       await app.stop();
       await workers?.stop();
+      await live.close();
       await renderQueue.close();
       await Promise.allSettled([redis.quit(), queueConnection.quit()]);
     },

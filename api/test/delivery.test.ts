@@ -19,6 +19,8 @@ async function startWorker(reconcileAfterMs = 60_000) {
     reconcileIntervalMs: 100,
     renderThreads: 1,
     renderTimeoutMs: 500,
+    inboxRetentionHours: 72,
+    inboxPruneIntervalMs: 60_000,
     log: createLogger('silent'),
   });
 }

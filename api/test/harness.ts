@@ -4,12 +4,21 @@
 import { randomBytes } from 'node:crypto';
 import { type Database, openPostgres } from '@pigeon/schema';
 import { applyMigrations } from '@pigeon/schema/migrate';
-import { createLogger, createRenderQueue, type RenderJobData } from '@pigeon/worker';
+import {
+  createLogger,
+  createRenderQueue,
+  type RenderJobData,
+  startWorkerRuntime,
+  type WorkerRuntime,
+  type WorkerRuntimeOptions,
+} from '@pigeon/worker';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { type App, createApp } from '../src/app.ts';
+import type { InboxRuntime } from '../src/context.ts';
 import { type ApiEnv, loadApiEnv } from '../src/env.ts';
+import { createInboxRuntime } from '../src/inbox/runtime.ts';
 
 export const ADMIN_DATABASE_URL = process.env.PIGEON_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 export const TEST_REDIS_URL = process.env.PIGEON_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -62,6 +71,7 @@ export interface TestApi {
   redis: Redis;
   renderQueue: Queue<RenderJobData>;
   app: App;
+  inbox: InboxRuntime;
   /** Runs one GraphQL operation in-process and returns the parsed JSON body and the response. */
   gql<T = any>(
     query: string,
@@ -88,7 +98,15 @@ export async function createTestApi(overrides: Record<string, string> = {}): Pro
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
   const renderQueue = createRenderQueue(redis, { prefix });
   const log = createLogger(env.LOG_LEVEL);
-  const app = createApp({ db, redis, renderQueue, env, log });
+  const live = await createInboxRuntime({
+    prisma: db.prisma,
+    redis,
+    redisUrl: env.REDIS_URL,
+    prefix,
+    log,
+    recheckIntervalMs: env.INBOX_RECHECK_INTERVAL_MS,
+  });
+  const app = createApp({ db, redis, renderQueue, env, log, inbox: live.inbox });
   return {
     env,
     db,
@@ -104,7 +122,9 @@ export async function createTestApi(overrides: Record<string, string> = {}): Pro
       });
       return { status: response.status, body: await response.json(), response };
     },
+    inbox: live.inbox,
     async close() {
+      await live.close();
       await renderQueue.close();
       await flushPrefix(redis, prefix);
       await redis.quit();
@@ -179,4 +199,42 @@ export async function createTenant(api: TestApi): Promise<Tenant> {
 
 export function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
+}
+
+/** Mints a client token for `recipient` with an API key; returns the token and the recipient's id. */
+export async function mintClientToken(
+  api: TestApi,
+  apiKey: string,
+  recipient: string,
+  ttlSeconds?: number,
+): Promise<{ token: string; recipientId: string; expiresAt: string }> {
+  const r = await api.gql(
+    `mutation($r: String!, $ttl: Int) { createClientToken(recipient: $r, ttlSeconds: $ttl) { token expiresAt recipient { id } } }`,
+    { r: recipient, ttl: ttlSeconds },
+    bearer(apiKey),
+  );
+  const minted = r.body.data?.createClientToken;
+  if (!minted) throw new Error(`createClientToken failed: ${JSON.stringify(r.body)}`);
+  return { token: minted.token, recipientId: minted.recipient.id, expiresAt: minted.expiresAt };
+}
+
+/** Starts the render worker (and reconciler) of this test's API in-process. */
+export async function startTestWorker(
+  api: TestApi,
+  options: Partial<Omit<WorkerRuntimeOptions, 'db' | 'log'>> = {},
+): Promise<WorkerRuntime> {
+  return startWorkerRuntime({
+    db: api.db,
+    redisUrl: api.env.REDIS_URL,
+    redisPrefix: api.env.REDIS_PREFIX,
+    concurrency: 4,
+    reconcileAfterMs: 60_000,
+    reconcileIntervalMs: 1_000,
+    renderThreads: 1,
+    renderTimeoutMs: 1_000,
+    inboxRetentionHours: 72,
+    inboxPruneIntervalMs: 600_000,
+    log: createLogger('silent'),
+    ...options,
+  });
 }

@@ -231,7 +231,14 @@ describe('send when Redis is unavailable', () => {
     const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => 1000 });
     dead.on('error', () => {});
     const deadQueue = createRenderQueue(dead, { prefix: api.env.REDIS_PREFIX });
-    const app = createApp({ db: api.db, redis: api.redis, renderQueue: deadQueue, env: api.env, log: createLogger('silent') });
+    const app = createApp({
+      db: api.db,
+      redis: api.redis,
+      renderQueue: deadQueue,
+      env: api.env,
+      log: createLogger('silent'),
+      inbox: api.inbox,
+    });
     const response = await app.yoga.fetch('http://pigeon.test/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...bearer(tenant.apiKey) },

@@ -33,6 +33,9 @@ export const workerEnvSchema = z.object({
   RECONCILE_INTERVAL_MS: intFrom(2000, 50),
   RENDER_THREADS: intFrom(2, 1, 64),
   RENDER_TIMEOUT_MS: intFrom(1000, 10, 60_000),
+  /** Inbox events (the replay log behind stream cursors) are kept this long. */
+  INBOX_RETENTION_HOURS: intFrom(72, 1, 24 * 365),
+  INBOX_PRUNE_INTERVAL_MS: intFrom(10 * 60_000, 1000),
 });
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;

@@ -1,5 +1,6 @@
-export { type InboxWakeUp, inboxChannel } from './channels.ts';
+export { type InboxWakeUp, inboxChannel, redisWakeUpPublisher, type WakeUpPublisher } from './channels.ts';
 export { ConfigError, loadOrExit, loadWorkerEnv, parseEnv, type WorkerEnv, workerEnvSchema } from './env.ts';
+export { pruneInboxEvents } from './inbox-pruner.ts';
 export { createRenderQueue, enqueueRender, enqueueRenders, type RenderJobData, renderJob } from './jobs.ts';
 export { createLogger, type Logger, type LogLevel } from './log.ts';
 export { reconcileAccepted } from './reconciler.ts';

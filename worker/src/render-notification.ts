@@ -3,8 +3,7 @@
 // after commit. Render errors are permanent (FAILED with a reason); anything thrown from here is
 // an infrastructure error and BullMQ retries it.
 import type { PrismaClient } from '@pigeon/schema';
-import type { Redis } from 'ioredis';
-import { type InboxWakeUp, inboxChannel } from './channels.ts';
+import type { InboxWakeUp, WakeUpPublisher } from './channels.ts';
 import type { RenderJobData } from './jobs.ts';
 import type { Logger } from './log.ts';
 import type { RenderedContent, TemplateSandbox } from './render/sandbox.ts';
@@ -12,8 +11,7 @@ import type { RenderedContent, TemplateSandbox } from './render/sandbox.ts';
 export interface RenderDeps {
   prisma: PrismaClient;
   sandbox: TemplateSandbox;
-  publisher: Redis;
-  redisPrefix: string;
+  wakeUps: WakeUpPublisher;
   log: Logger;
 }
 
@@ -68,10 +66,14 @@ export async function renderNotification(deps: RenderDeps, job: RenderJobData): 
 
   const seq = await prisma.$transaction(async (tx) => {
     // Lock order everywhere: the recipient row first, then its notifications. The recipient lock
-    // is what makes inbox sequence order equal commit order.
+    // is what makes inbox sequence order equal commit order, and it lets us know the next sequence
+    // number before using it.
     // NO KEY UPDATE: serializes inbox changes without blocking the KEY SHARE lock that inserting a
     // notification (its foreign key to the recipient) takes, so sends never wait for deliveries.
-    await tx.$executeRaw`SELECT 1 FROM recipients WHERE id = ${notification.recipientId}::uuid FOR NO KEY UPDATE`;
+    const [locked] = await tx.$queryRaw<{ last_seq: number }[]>`
+      SELECT last_seq FROM recipients WHERE id = ${notification.recipientId}::uuid FOR NO KEY UPDATE`;
+    if (!locked) throw new Error(`Recipient ${notification.recipientId} vanished while delivering ${notification.id}`);
+    const nextSeq = locked.last_seq + 1;
     const updated = await tx.notification.updateMany({
       where: { id: notification.id, status: 'ACCEPTED' },
       data: {
@@ -81,6 +83,7 @@ export async function renderNotification(deps: RenderDeps, job: RenderJobData): 
         actionUrl: content.actionUrl,
         category: notification.category ?? notification.template?.category ?? null,
         deliveredAt: new Date(),
+        deliveredSeq: nextSeq,
       },
     });
     if (updated.count === 0) return null;
@@ -89,11 +92,11 @@ export async function renderNotification(deps: RenderDeps, job: RenderJobData): 
          SET last_seq = last_seq + 1, unread_count = unread_count + 1, unseen_count = unseen_count + 1
        WHERE id = ${notification.recipientId}::uuid
    RETURNING last_seq, unread_count, unseen_count`;
-    if (!counts) throw new Error(`Recipient ${notification.recipientId} vanished while delivering ${notification.id}`);
+    if (!counts || counts.last_seq !== nextSeq) throw new Error(`Inbox sequence of ${notification.recipientId} moved while locked`);
     await tx.inboxEvent.create({
       data: {
         recipientId: notification.recipientId,
-        seq: counts.last_seq,
+        seq: nextSeq,
         environmentId: notification.environmentId,
         type: 'DELIVERED',
         notificationId: notification.id,
@@ -101,13 +104,13 @@ export async function renderNotification(deps: RenderDeps, job: RenderJobData): 
         unseenCount: counts.unseen_count,
       },
     });
-    return counts.last_seq;
+    return nextSeq;
   });
   if (seq === null) return { outcome: 'skipped', status: 'RACED' };
 
   const wakeUp: InboxWakeUp = { environmentId: notification.environmentId, recipientId: notification.recipientId, seq };
   try {
-    await deps.publisher.publish(inboxChannel(deps.redisPrefix, wakeUp.environmentId, wakeUp.recipientId), JSON.stringify(wakeUp));
+    await deps.wakeUps.publish(wakeUp);
   } catch (error) {
     // Live delivery is best effort: subscribers re-read from Postgres, which already has the event.
     deps.log.warn('inbox wake-up publish failed', { notificationId: notification.id, error });

@@ -3,7 +3,9 @@
 import type { Database } from '@pigeon/schema';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { redisWakeUpPublisher, type WakeUpPublisher } from './channels.ts';
 import type { WorkerEnv } from './env.ts';
+import { pruneInboxEvents } from './inbox-pruner.ts';
 import { createRenderQueue, type RenderJobData, renderJob } from './jobs.ts';
 import type { Logger } from './log.ts';
 import { reconcileAccepted } from './reconciler.ts';
@@ -19,11 +21,15 @@ export interface WorkerRuntimeOptions {
   reconcileIntervalMs: number;
   renderThreads: number;
   renderTimeoutMs: number;
+  inboxRetentionHours: number;
+  inboxPruneIntervalMs: number;
   log: Logger;
+  /** Fault injection for tests: wraps the publisher of inbox wake-ups (e.g. to drop some). */
+  wrapWakeUps?: (publisher: WakeUpPublisher) => WakeUpPublisher;
 }
 
 /** The runtime options that come from configuration (everything but the database and logger). */
-export function workerRuntimeSettings(env: WorkerEnv): Omit<WorkerRuntimeOptions, 'db' | 'log'> {
+export function workerRuntimeSettings(env: WorkerEnv): Omit<WorkerRuntimeOptions, 'db' | 'log' | 'wrapWakeUps'> {
   return {
     redisUrl: env.REDIS_URL,
     redisPrefix: env.REDIS_PREFIX,
@@ -32,6 +38,8 @@ export function workerRuntimeSettings(env: WorkerEnv): Omit<WorkerRuntimeOptions
     reconcileIntervalMs: env.RECONCILE_INTERVAL_MS,
     renderThreads: env.RENDER_THREADS,
     renderTimeoutMs: env.RENDER_TIMEOUT_MS,
+    inboxRetentionHours: env.INBOX_RETENTION_HOURS,
+    inboxPruneIntervalMs: env.INBOX_PRUNE_INTERVAL_MS,
   };
 }
 
@@ -50,7 +58,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
 
   const queue = createRenderQueue(queueConnection, { prefix: options.redisPrefix });
   const sandbox = createTemplateSandbox({ threads: options.renderThreads, timeoutMs: options.renderTimeoutMs });
-  const deps = { prisma: db.prisma, sandbox, publisher, redisPrefix: options.redisPrefix, log };
+  const wakeUps = redisWakeUpPublisher(publisher, options.redisPrefix);
+  const deps = { prisma: db.prisma, sandbox, wakeUps: options.wrapWakeUps?.(wakeUps) ?? wakeUps, log };
 
   const worker = new Worker<RenderJobData>(
     renderJob.queue,
@@ -83,13 +92,24 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   }, options.reconcileIntervalMs);
   timer.unref();
 
+  let pruning: Promise<unknown> = Promise.resolve();
+  const pruneTimer = setInterval(() => {
+    pruning = pruneInboxEvents(db.prisma, { retentionHours: options.inboxRetentionHours })
+      .then((n) => {
+        if (n > 0) log.info('pruned inbox events', { count: n, retentionHours: options.inboxRetentionHours });
+      })
+      .catch((error) => log.warn('inbox event pruning failed', { error }));
+  }, options.inboxPruneIntervalMs);
+  pruneTimer.unref();
+
   await worker.waitUntilReady();
   log.info('worker started', { concurrency: options.concurrency, prefix: options.redisPrefix });
 
   return {
     async stop() {
       clearInterval(timer);
-      await reconciling;
+      clearInterval(pruneTimer);
+      await Promise.all([reconciling, pruning]);
       // close() waits for in-flight jobs to finish; what it cannot finish stalls and is retried.
       await worker.close();
       await queue.close();

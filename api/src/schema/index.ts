@@ -8,5 +8,7 @@ import './template.ts';
 import './recipient.ts';
 import './notification.ts';
 import './send.ts';
+import './client-token.ts';
+import './inbox.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

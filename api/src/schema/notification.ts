@@ -1,7 +1,8 @@
 // Notifications as API keys and dashboard members see them: one by id, or a page of them.
 import type { Prisma } from '@pigeon/schema';
-import { builder, isUuid } from '../builder.ts';
+import { builder } from '../builder.ts';
 import { ENVIRONMENT_ID_DESCRIPTION, environmentIdFor, environmentScope } from '../environment-id.ts';
+import { isUuid } from '../uuid.ts';
 import { RecipientRef } from './recipient.ts';
 
 export const NotificationStatusEnum = builder.enumType('NotificationStatus', {
@@ -37,6 +38,13 @@ export const NotificationRef = builder.prismaObject('Notification', {
     readAt: t.expose('readAt', { type: 'DateTime', nullable: true }),
     seenAt: t.expose('seenAt', { type: 'DateTime', nullable: true }),
     archivedAt: t.expose('archivedAt', { type: 'DateTime', nullable: true }),
+    read: t.boolean({ select: { readAt: true }, resolve: (n) => n.readAt !== null }),
+    seen: t.boolean({ select: { seenAt: true }, resolve: (n) => n.seenAt !== null }),
+    archived: t.boolean({ select: { archivedAt: true }, resolve: (n) => n.archivedAt !== null }),
+    inboxSeq: t.exposeInt('deliveredSeq', {
+      nullable: true,
+      description: "The inbox sequence number of its DELIVERED event (compare with ALL_READ / ALL_SEEN events' upToSeq).",
+    }),
   }),
 });
 

@@ -1,7 +1,8 @@
 // Projects hold people (memberships with roles) and exactly two environments.
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { newSigningSecret } from '../auth/client-token.ts';
 import { builder } from '../builder.ts';
+import { environmentScope } from '../environment-id.ts';
 import { ValidationError } from '../errors.ts';
 import { validate } from '../validation.ts';
 import { UserRef } from './account.ts';
@@ -15,6 +16,17 @@ export const EnvironmentRef = builder.prismaObject('Environment', {
     kind: t.expose('kind', { type: EnvironmentKindEnum }),
     projectId: t.exposeID('projectId'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    apiKeyOpsPerMinute: t.exposeInt('apiKeyOpsPerMinute', {
+      description: 'Operations (root fields) each API key may run per minute; more fail with RATE_LIMITED.',
+    }),
+    clientTokenOpsPerMinute: t.exposeInt('clientTokenOpsPerMinute', {
+      description: "Operations each recipient's client tokens may run per minute, together.",
+    }),
+    previousClientTokenSecretExpiresAt: t.expose('previousSecretExpiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'After a rotation: tokens signed with the previous secret are accepted until then.',
+    }),
   }),
 });
 
@@ -82,11 +94,6 @@ const CreateProjectInput = builder.inputType('CreateProjectInput', {
 
 const createProjectSchema = z.object({ name: z.string().trim().min(1, 'Give the project a name.').max(100) });
 
-/** A fresh client-token signing secret for an environment (HS256 wants at least 256 bits). */
-export function newSigningSecret(): string {
-  return randomBytes(32).toString('base64url');
-}
-
 builder.mutationField('createProject', (t) =>
   // t.field, not t.prismaField: with the errors plugin around a prismaField, a selection of only
   // __typename makes Prisma 7 throw on an empty `select` (see ENVIRONMENT-NOTES).
@@ -109,6 +116,39 @@ builder.mutationField('createProject', (t) =>
               { kind: 'PRODUCTION', clientTokenSecret: newSigningSecret() },
             ],
           },
+        },
+      });
+    },
+  }),
+);
+
+const UpdateEnvironmentInput = builder.inputType('UpdateEnvironmentInput', {
+  fields: (t) => ({
+    apiKeyOpsPerMinute: t.int(),
+    clientTokenOpsPerMinute: t.int(),
+  }),
+});
+
+const opsPerMinute = z.number().int().min(1, 'Must be at least 1.').max(1_000_000, 'Must be at most 1,000,000.');
+const updateEnvironmentSchema = z.object({
+  apiKeyOpsPerMinute: opsPerMinute.nullish(),
+  clientTokenOpsPerMinute: opsPerMinute.nullish(),
+});
+
+builder.mutationField('updateEnvironment', (t) =>
+  t.field({
+    type: EnvironmentRef,
+    description: "Changes an environment's settings (rate budgets). Fields left out keep their value.",
+    args: { environmentId: t.arg.id({ required: true }), input: t.arg({ type: UpdateEnvironmentInput, required: true }) },
+    authScopes: environmentScope('ADMIN', false),
+    errors: { types: [ValidationError], dataField: { name: 'environment' } },
+    resolve: async (_root, args, ctx) => {
+      const input = validate(updateEnvironmentSchema, args.input);
+      return ctx.prisma.environment.update({
+        where: { id: String(args.environmentId) },
+        data: {
+          ...(input.apiKeyOpsPerMinute != null ? { apiKeyOpsPerMinute: input.apiKeyOpsPerMinute } : {}),
+          ...(input.clientTokenOpsPerMinute != null ? { clientTokenOpsPerMinute: input.clientTokenOpsPerMinute } : {}),
         },
       });
     },

@@ -58,14 +58,17 @@ export const actionUrl = z
     'Must be an http(s) URL or a path starting with "/".',
   );
 
+/** A recipient's external id (the tenant's own id for its user). */
+export const recipientExternalId = z
+  .string()
+  .trim()
+  .min(1, 'Name the recipient (their external id).')
+  .max(256)
+  .refine(noControlChars, 'Must not contain control characters.');
+
 const sendSchema = z
   .object({
-    to: z
-      .string()
-      .trim()
-      .min(1, 'Name the recipient (their external id).')
-      .max(256)
-      .refine(noControlChars, 'Must not contain control characters.'),
+    to: recipientExternalId,
     recipient: z
       .object({
         name: z.string().trim().max(200).nullish(),

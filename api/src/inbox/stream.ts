@@ -1,0 +1,200 @@
+// One subscriber's stream of inbox events: strictly contiguous sequence numbers, no gap and no
+// duplicate, across the seam between replay and live and across anything Redis does.
+//
+// How: attach to the live wake-ups first, then read Postgres for every event after the last one
+// sent — at the start (the replay) and again whenever a wake-up or a recheck says the recipient is
+// ahead. Because every read starts right after the last event sent, a wake-up that arrives during
+// the replay, a dropped or reordered publish, or a Redis reconnect can delay an event but never
+// skip or repeat one: Postgres decides what comes next, Redis only says "look now".
+
+import { Repeater } from '@graphql-yoga/subscription';
+import type { InboxEvent, Notification, PrismaClient } from '@pigeon/schema';
+import type { Logger } from '@pigeon/worker';
+import { decodeInboxCursor } from './cursor.ts';
+import type { InboxHub } from './live.ts';
+import type { InboxOwner } from './state.ts';
+
+export type InboxEventTypeName = InboxEvent['type'] | 'RESYNC' | 'CONNECTED';
+
+/** What the GraphQL InboxEvent type shows. */
+export interface InboxEventView {
+  recipientId: string;
+  seq: number;
+  type: InboxEventTypeName;
+  notification: Notification | null;
+  unreadCount: number;
+  unseenCount: number;
+  upToSeq: number | null;
+  occurredAt: Date;
+  /** RESYNC: why the client has to refetch. */
+  reason: string | null;
+}
+
+export type InboxStreamItem = { kind: 'event'; view: InboxEventView } | { kind: 'expired' };
+
+export interface InboxStreamHooks {
+  /** Runs after the stream is attached to live wake-ups and before it reads Postgres (tests pause here). */
+  afterAttach?: (owner: InboxOwner) => Promise<void>;
+}
+
+export interface InboxStreamOptions {
+  prisma: PrismaClient;
+  hub: InboxHub;
+  log: Logger;
+  owner: InboxOwner;
+  after: string | null | undefined;
+  /** The client token's expiry: the stream ends with an UNAUTHENTICATED error then. */
+  expiresAt: Date;
+  hooks?: InboxStreamHooks;
+  batchSize?: number;
+}
+
+const READ_RETRY_MS = 1_000;
+/** setTimeout's limit. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+export function eventView(row: InboxEvent & { notification: Notification | null }): InboxEventView {
+  return {
+    recipientId: row.recipientId,
+    seq: row.seq,
+    type: row.type,
+    notification: row.notification,
+    unreadCount: row.unreadCount,
+    unseenCount: row.unseenCount,
+    upToSeq: row.upToSeq,
+    occurredAt: row.createdAt,
+    reason: null,
+  };
+}
+
+export function inboxEventStream(options: InboxStreamOptions): Repeater<InboxStreamItem> {
+  const { prisma, hub, owner, log, hooks, batchSize = 200 } = options;
+  return new Repeater<InboxStreamItem>(async (push, stop) => {
+    let stopped = false;
+    void stop.then(() => {
+      stopped = true;
+    });
+    let lastSent = Number.MAX_SAFE_INTEGER; // nothing is "ahead" until the start position is known
+    let woken = false;
+    let resume: () => void = () => {};
+    const wake = () => {
+      woken = true;
+      resume();
+    };
+    const sleep = (ms: number) =>
+      Promise.race([
+        stop,
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          void stop.then(() => clearTimeout(timer));
+        }),
+      ]);
+
+    const detach = await hub.attach(owner.environmentId, owner.recipientId, (seq) => {
+      if (seq > lastSent) wake();
+    });
+    // Tokens live at most 24 h, well inside setTimeout's range.
+    const expiryTimer = setTimeout(wake, Math.max(0, Math.min(options.expiresAt.getTime() - Date.now(), MAX_TIMER_MS)));
+
+    const snapshot = async (type: 'RESYNC' | 'CONNECTED', reason: string | null): Promise<InboxEventView | null> => {
+      const r = await prisma.recipient.findFirst({
+        where: { id: owner.recipientId, environmentId: owner.environmentId },
+        select: { lastSeq: true, unreadCount: true, unseenCount: true },
+      });
+      if (!r) return null;
+      return {
+        recipientId: owner.recipientId,
+        seq: r.lastSeq,
+        type,
+        notification: null,
+        unreadCount: r.unreadCount,
+        unseenCount: r.unseenCount,
+        upToSeq: null,
+        occurredAt: new Date(),
+        reason,
+      };
+    };
+    /** Tells the client to refetch, and continues from the inbox's current position. */
+    const resync = async (reason: string) => {
+      const view = await snapshot('RESYNC', reason);
+      if (!view) return false;
+      lastSent = view.seq;
+      await push({ kind: 'event', view });
+      return true;
+    };
+
+    try {
+      await hooks?.afterAttach?.(owner);
+      if (stopped) return;
+
+      // Where to start. `mustFind`: the first read has to return the event right after the cursor.
+      let mustFind = false;
+      const position = options.after == null ? null : decodeInboxCursor(options.after);
+      if (options.after == null) {
+        const view = await snapshot('CONNECTED', null);
+        if (!view) return;
+        lastSent = view.seq;
+        await push({ kind: 'event', view });
+      } else if (!position) {
+        if (!(await resync('The cursor is malformed.'))) return;
+      } else if (position.recipientId !== owner.recipientId) {
+        if (!(await resync('The cursor belongs to another inbox.'))) return;
+      } else {
+        const view = await snapshot('CONNECTED', null);
+        if (!view) return;
+        if (position.seq > view.seq) {
+          if (!(await resync('The cursor is ahead of this inbox.'))) return;
+        } else {
+          lastSent = position.seq;
+          mustFind = position.seq < view.seq;
+        }
+      }
+
+      while (!stopped) {
+        if (Date.now() >= options.expiresAt.getTime()) {
+          await push({ kind: 'expired' });
+          return;
+        }
+        woken = false;
+        let rows: (InboxEvent & { notification: Notification | null })[];
+        try {
+          rows = await prisma.inboxEvent.findMany({
+            where: { recipientId: owner.recipientId, seq: { gt: lastSent } },
+            orderBy: { seq: 'asc' },
+            take: batchSize,
+            include: { notification: true },
+          });
+        } catch (error) {
+          log.warn('inbox stream read failed; retrying', { recipientId: owner.recipientId, error });
+          await sleep(READ_RETRY_MS);
+          continue;
+        }
+        const first = rows[0];
+        if ((mustFind && !first) || (first && first.seq !== lastSent + 1)) {
+          // Only pruning (retention) removes events: the ones the client needs are gone.
+          if (!(await resync('Events after the cursor are older than the retention window.'))) return;
+          mustFind = false;
+          continue;
+        }
+        mustFind = false;
+        for (const row of rows) {
+          if (stopped) return;
+          lastSent = row.seq;
+          await push({ kind: 'event', view: eventView(row) });
+        }
+        if (rows.length === batchSize || woken || stopped) continue;
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            resume = resolve;
+          }),
+          stop,
+        ]);
+        resume = () => {};
+      }
+    } finally {
+      detach();
+      clearTimeout(expiryTimer);
+      stop();
+    }
+  });
+}

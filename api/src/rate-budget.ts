@@ -1,0 +1,99 @@
+// Rate budgets: each API key, and each recipient's client tokens, may run a number of operations per
+// minute (set per environment). An operation is one root field — so aliases (`a: send … b: send …`)
+// and fragments cannot squeeze more work into one request — and a subscription costs one when it
+// starts. Counters live in Redis (rate-limiter-flexible), shared by every API process.
+
+import type { Logger } from '@pigeon/worker';
+import { type DocumentNode, Kind, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Redis } from 'ioredis';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Context } from './context.ts';
+import { rateLimited } from './errors.ts';
+import type { Principal } from './principal.ts';
+
+const WINDOW_SECONDS = 60;
+
+/** Root fields an operation runs (fragments at the root expanded; `__typename` is free). */
+export function countRootFields(document: DocumentNode, operationName: string | null | undefined): number {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
+  if (!operation) return 0;
+  const fragments = new Map(
+    document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d.selectionSet] as const] : [])),
+  );
+  const seen = new Set<string>();
+  const count = (set: SelectionSetNode): number => {
+    let n = 0;
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value !== '__typename') n += 1;
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        n += count(selection.selectionSet);
+      } else {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        // Every spread counts (conservative); the guard only stops a cycle (which validation rejects anyway).
+        if (fragment && !seen.has(name)) {
+          seen.add(name);
+          n += count(fragment);
+          seen.delete(name);
+        }
+      }
+    }
+    return n;
+  };
+  return Math.max(1, count(operation.selectionSet));
+}
+
+function budgetOf(principal: Principal | null): { kind: 'apiKey' | 'clientToken'; key: string; points: number } | null {
+  if (principal?.kind === 'apiKey') return { kind: 'apiKey', key: principal.apiKeyId, points: principal.opsPerMinute };
+  if (principal?.kind === 'clientToken') {
+    return { kind: 'clientToken', key: `${principal.environmentId}:${principal.recipientId}`, points: principal.opsPerMinute };
+  }
+  return null;
+}
+
+export function rateBudgetPlugin({ redis, prefix, log }: { redis: Redis; prefix: string; log: Logger }): Plugin<Context> {
+  // One limiter per (kind, budget size): budgets are per environment, so a handful of sizes in use.
+  const limiters = new Map<string, RateLimiterRedis>();
+  const limiter = (kind: string, points: number) => {
+    const id = `${kind}:${points}`;
+    let l = limiters.get(id);
+    if (!l) {
+      l = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:budget:${kind}`, points, duration: WINDOW_SECONDS });
+      limiters.set(id, l);
+    }
+    return l;
+  };
+
+  const charge = async (contextValue: unknown, document: DocumentNode, operationName: string | null | undefined) => {
+    const budget = budgetOf((contextValue as Context).principal);
+    if (!budget) return null;
+    const cost = countRootFields(document, operationName);
+    try {
+      await limiter(budget.kind, budget.points).consume(budget.key, cost);
+      return null;
+    } catch (outcome) {
+      if (outcome instanceof RateLimiterRes) {
+        const retryAfter = Math.max(1, Math.ceil(outcome.msBeforeNext / 1000));
+        const what = budget.kind === 'apiKey' ? 'this API key' : "this recipient's client tokens";
+        return rateLimited(retryAfter, `The rate budget of ${what} (${budget.points} operations per minute) is used up.`);
+      }
+      // Redis unreachable: serve rather than refuse everyone; limits resume with Redis.
+      log.warn('rate budget check failed; allowing the operation', { error: outcome });
+      return null;
+    }
+  };
+
+  return {
+    async onExecute({ args, setResultAndStopExecution }) {
+      const refused = await charge(args.contextValue, args.document, args.operationName);
+      if (refused) setResultAndStopExecution({ errors: [refused] });
+    },
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      const refused = await charge(args.contextValue, args.document, args.operationName);
+      if (refused) setResultAndStopExecution({ errors: [refused] });
+    },
+  };
+}
