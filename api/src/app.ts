@@ -246,6 +246,24 @@ export function createApp({ db, redis, renderQueue, env, log, inbox }: AppDeps):
           res.writeHead(healthResult.status, { 'content-type': 'application/json' }).end(JSON.stringify(healthResult.body));
           return;
         }
+        // The graphql-sse handler reads its body without a limit and outside Yoga's request
+        // parsing (where bodyLimitPlugin works), so the stream endpoint's limit is enforced here:
+        // a declared length is required (fetch always sends one for a JSON body) and Node's parser
+        // never delivers more than it.
+        if (path === STREAM_PATH && req.method === 'POST') {
+          const declared = Number(req.headers['content-length'] ?? Number.NaN);
+          const refusal = !Number.isFinite(declared)
+            ? { status: 411, code: 'LENGTH_REQUIRED', message: 'Stream requests need a Content-Length header.' }
+            : declared > env.MAX_BODY_BYTES
+              ? { status: 413, code: 'PAYLOAD_TOO_LARGE', message: `Request body is larger than ${env.MAX_BODY_BYTES} bytes.` }
+              : null;
+          if (refusal) {
+            res
+              .writeHead(refusal.status, { 'content-type': 'application/json', connection: 'close' })
+              .end(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: refusal.code } }] }));
+            return;
+          }
+        }
         // The socket's address (or, behind a trusted proxy, the first X-Forwarded-For hop) — never
         // a header the client chose — feeds the login rate limit.
         const forwarded = env.TRUST_PROXY

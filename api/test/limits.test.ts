@@ -52,6 +52,31 @@ it('refuses an oversized body with 413 before parsing it, declared or chunked', 
   expect(res.status).toBe(413);
 });
 
+it('applies the body limit to the SSE stream endpoint too: oversized 413, undeclared length 411', async () => {
+  const huge = JSON.stringify({ query: 'subscription { inboxEvents { seq } }', variables: { pad: 'x'.repeat(100_000) } });
+  const declared = await fetch(`${url}/graphql/stream`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: huge,
+  });
+  expect(declared.status).toBe(413);
+  expect(((await declared.json()) as any).errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+
+  const chunked = await fetch(`${url}/graphql/stream`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(huge));
+        controller.close();
+      },
+    }),
+    duplex: 'half',
+  } as RequestInit);
+  expect(chunked.status).toBe(411);
+  expect(((await chunked.json()) as any).errors[0].extensions.code).toBe('LENGTH_REQUIRED');
+});
+
 it('answers malformed JSON, invalid UTF-8 and GraphQL syntax errors with a clear error', async () => {
   const badJson = await post('{"query": ');
   expect(badJson.status).toBe(400);
