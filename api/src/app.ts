@@ -1,6 +1,5 @@
 // The API process's HTTP side: graphql-yoga with the Pothos schema, auth, abuse limits and health
 // endpoints. createApp() wires dependencies it is given; start()/stop() own only the HTTP server.
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
@@ -8,7 +7,6 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import type { Database } from '@pigeon/schema';
 import type { Logger, RenderJobData } from '@pigeon/worker';
 import type { Queue } from 'bullmq';
@@ -18,9 +16,11 @@ import type { Redis } from 'ioredis';
 import { ClientTokenVerifier } from './auth/client-token.ts';
 import type { Context, InboxRuntime } from './context.ts';
 import type { ApiEnv } from './env.ts';
+import { maskError } from './mask-error.ts';
 import { resolvePrincipal } from './principal.ts';
 import { rateBudgetPlugin } from './rate-budget.ts';
 import { schema } from './schema/index.ts';
+import { graphqlSsePlugin } from './sse.ts';
 
 export interface AppDeps {
   db: Database;
@@ -154,31 +154,7 @@ export function createApp({ db, redis, renderQueue, env, log, inbox }: AppDeps):
         }
       : false,
     // Unexpected errors reach clients as "Unexpected error." with a request id; the log has the rest.
-    maskedErrors: {
-      maskError(error, message) {
-        // Duck-typed on purpose: graphql may be loaded twice (ESM and CJS builds), so instanceof lies.
-        const e = error as {
-          name?: string;
-          originalError?: { name?: string; message?: string };
-          extensions?: { code?: unknown };
-        };
-        if (e?.name === 'GraphQLError') {
-          // Errors of the request itself (syntax, validation, limits), variable coercion (wrapping a
-          // GraphQLError), GraphQL errors raised on purpose and our own coded ones pass unchanged.
-          // Anything else — a database error in the context factory included — is masked.
-          if (!e.originalError || e.originalError.name === 'GraphQLError' || typeof e.extensions?.code === 'string') {
-            return error as Error;
-          }
-          // Pothos rejects malformed connection arguments (cursors, page sizes) with this class.
-          if (e.originalError.name === 'PothosValidationError') {
-            return new GraphQLError(e.originalError.message ?? 'Invalid arguments.', { extensions: { code: 'BAD_USER_INPUT' } });
-          }
-        }
-        const requestId = randomUUID();
-        log.error('unexpected error', { requestId, error: e?.originalError ?? error });
-        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } });
-      },
-    },
+    maskedErrors: { maskError: (error, message) => maskError(error, message, log) },
     // Browser SDKs on other origins authenticate with bearer tokens, never cookies: any origin may
     // call, but credentials are not shared, so a foreign page can never act as a dashboard session.
     cors: { origin: '*', credentials: false, allowedHeaders: ['authorization', 'content-type', 'accept'], maxAge: 600 },
@@ -204,7 +180,7 @@ export function createApp({ db, redis, renderQueue, env, log, inbox }: AppDeps):
     plugins: [
       simpleRequestGuardPlugin(),
       // GraphQL over SSE (graphql-sse protocol, "distinct connections" mode) for subscriptions.
-      useGraphQLSSE({ endpoint: STREAM_PATH }),
+      graphqlSsePlugin({ endpoint: STREAM_PATH, log }),
       bodyLimitPlugin(env.MAX_BODY_BYTES),
       inputSanityPlugin(),
       // Generous for real clients (the dashboard's deepest query is ~8 levels), fatal to abuse.

@@ -1,0 +1,48 @@
+// GraphQL over Server-Sent Events (the graphql-sse protocol) through @graphql-yoga/plugin-graphql-sse,
+// with the two failures it showed here fixed around it:
+//   - a result with `errors` and no `data` (a subscription refused by its auth scopes or by a rate
+//     budget) is not recognised as a result by graphql-sse and turns into "Unable to detect
+//     operation AST", losing the typed error. Such results get `data: null`, so they are streamed as
+//     a `next` event with the error, then `complete`.
+//   - an error thrown before the stream starts (an invalid token while building the context, a
+//     syntax error) became a 500 with a stack trace. It becomes a JSON error with its code and status.
+// Only "distinct connections" mode is served: single-connection streams live in one process's memory
+// (which breaks behind a load balancer) and let clients reserve memory without sending a query.
+import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
+import type { Logger } from '@pigeon/worker';
+import type { ExecutionResult, GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { maskError } from './mask-error.ts';
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+function errorResponse(fetchAPI: { Response: typeof Response }, error: unknown, log: Logger): Response {
+  const masked = maskError(error, 'Unexpected error.', log) as GraphQLError;
+  const { http, ...extensions } = (masked.extensions ?? {}) as { http?: { status?: number }; code?: unknown };
+  const status = http?.status ?? (extensions.code === 'INTERNAL_SERVER_ERROR' ? 500 : extensions.code === 'UNAUTHENTICATED' ? 401 : 400);
+  return new fetchAPI.Response(JSON.stringify({ errors: [{ message: masked.message, extensions }] }), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+  });
+}
+
+export function graphqlSsePlugin({ endpoint, log }: { endpoint: string; log: Logger }): Plugin {
+  const inner = useGraphQLSSE({ endpoint, authenticate: () => null });
+  return {
+    ...inner,
+    onSubscribe() {
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (!isAsyncIterable(result) && !('data' in result)) setResult({ data: null, ...(result as ExecutionResult) });
+        },
+      };
+    },
+    onRequest(payload) {
+      const started = inner.onRequest?.(payload);
+      if (!started) return;
+      return Promise.resolve(started).catch((error: unknown) => payload.endResponse(errorResponse(payload.fetchAPI, error, log)));
+    },
+  };
+}
