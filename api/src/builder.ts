@@ -52,7 +52,7 @@ export const builder = new SchemaBuilder<{
     cacheKey: (value) => JSON.stringify(value),
     unauthorizedError: (_parent, context, _info, result) =>
       context.principal
-        ? forbidden(result.message === 'Not authorized' ? 'This principal may not use this field.' : result.message)
+        ? forbidden(result.message.startsWith('Not authorized') ? 'This principal may not use this field.' : result.message)
         : unauthenticated(
             context.csrfRejected
               ? `Session cookie sent without a valid X-CSRF-Token header (copy it from the pigeon_csrf cookie).`

@@ -10,7 +10,7 @@
 // (which breaks behind a load balancer) and let clients reserve memory without sending a query.
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import type { Logger } from '@pigeon/worker';
-import type { ExecutionResult, GraphQLError } from 'graphql';
+import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { maskError } from './mask-error.ts';
 
@@ -28,6 +28,26 @@ function errorResponse(fetchAPI: { Response: typeof Response }, error: unknown, 
   });
 }
 
+/** Yoga keeps `extensions.http` (status, headers) for itself; streamed results must not show it. */
+function withoutHttpExtensions(result: ExecutionResult): ExecutionResult {
+  if (!result.errors?.some((e) => e.extensions?.http !== undefined)) return result;
+  return {
+    ...result,
+    errors: result.errors.map((e) => {
+      if (e.extensions?.http === undefined) return e;
+      const { http: _internal, ...extensions } = e.extensions;
+      return new GraphQLError(e.message, {
+        nodes: e.nodes,
+        source: e.source,
+        positions: e.positions,
+        path: e.path,
+        originalError: e.originalError,
+        extensions,
+      });
+    }),
+  };
+}
+
 export function graphqlSsePlugin({ endpoint, log }: { endpoint: string; log: Logger }): Plugin {
   const inner = useGraphQLSSE({ endpoint, authenticate: () => null });
   return {
@@ -35,7 +55,11 @@ export function graphqlSsePlugin({ endpoint, log }: { endpoint: string; log: Log
     onSubscribe() {
       return {
         onSubscribeResult({ result, setResult }) {
-          if (!isAsyncIterable(result) && !('data' in result)) setResult({ data: null, ...(result as ExecutionResult) });
+          if (isAsyncIterable(result)) {
+            return { onNext: ({ result: next, setResult: setNext }) => setNext(withoutHttpExtensions(next)) };
+          }
+          setResult(withoutHttpExtensions('data' in result ? result : { data: null, ...(result as ExecutionResult) }));
+          return undefined;
         },
       };
     },

@@ -1,6 +1,7 @@
 // The authorization matrix: every root field of the schema, called as every kind of principal (and as
 // nobody), checked against DESIGN's principals table. The fields come from the schema object, never
 // from a list here, so a new root field fails this file until it is classified in `expected`.
+import { randomBytes } from 'node:crypto';
 import type {
   GraphQLEnumType,
   GraphQLField,
@@ -15,29 +16,68 @@ import type {
   GraphQLType,
   GraphQLUnionType,
 } from 'graphql';
+import { decodeJwt, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_TOKEN_ALGORITHM, CLIENT_TOKEN_ISSUER, clientTokenAudience } from '../src/auth/client-token.ts';
+import { decodeInboxCursor } from '../src/inbox/cursor.ts';
 import { schema } from '../src/schema/index.ts';
-import { bearer, createTenant, createTestApi, signUp, type Tenant, type TestApi, uniqueName } from './harness.ts';
+import {
+  bearer,
+  createTenant,
+  createTestApi,
+  mintClientToken,
+  signUp,
+  startTestWorker,
+  type Tenant,
+  type TestApi,
+  uniqueName,
+} from './harness.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // The expected table. Columns are DESIGN's principals, seen from project P's environment A (its
 // DEVELOPMENT environment), which every call targets:
-//   none           no credentials at all
-//   apiKey         an API key of environment A
-//   foreignApiKey  an API key of another project's environment B, naming A where the field takes an
-//                  environment (fields without one act on B's own environment)
-//   clientToken    a client token of environment A
-//   outsider       a dashboard session of a user who is not a member of P
-//   member/admin/owner  dashboard sessions of P's members with that role
+//   none                 no credentials at all
+//   apiKey               an API key of environment A
+//   foreignApiKey        an API key of another project's environment B, naming A where the field takes
+//                        an environment (fields without one act on B's own environment)
+//   clientToken          a client token of environment A for recipient R, whose inbox holds a delivered
+//                        notification; the inbox fields name R's objects
+//   otherRecipientToken  a client token of environment A for another recipient, R2 (with its own)
+//   foreignClientToken   a client token of environment B for its recipient RB (with its own)
+//   outsider             a dashboard session of a user who is not a member of P
+//   member/admin/owner   dashboard sessions of P's members with that role
 // ---------------------------------------------------------------------------------------------------
-type Column = 'none' | 'apiKey' | 'foreignApiKey' | 'clientToken' | 'outsider' | 'member' | 'admin' | 'owner';
+type Column =
+  | 'none'
+  | 'apiKey'
+  | 'foreignApiKey'
+  | 'clientToken'
+  | 'otherRecipientToken'
+  | 'foreignClientToken'
+  | 'outsider'
+  | 'member'
+  | 'admin'
+  | 'owner';
 
-const everyone: readonly Column[] = ['none', 'apiKey', 'foreignApiKey', 'clientToken', 'outsider', 'member', 'admin', 'owner'];
+const everyone: readonly Column[] = [
+  'none',
+  'apiKey',
+  'foreignApiKey',
+  'clientToken',
+  'otherRecipientToken',
+  'foreignClientToken',
+  'outsider',
+  'member',
+  'admin',
+  'owner',
+];
 const anySession: readonly Column[] = ['outsider', 'member', 'admin', 'owner'];
 /** MEMBER reads. */
 const readers: readonly Column[] = ['member', 'admin', 'owner'];
-/** ADMIN also manages keys and templates; OWNER can do everything ADMIN can. */
+/** ADMIN also manages keys, templates and environments; OWNER can do everything ADMIN can. */
 const managers: readonly Column[] = ['admin', 'owner'];
+/** Any client token, each on its own recipient's inbox: R2's and RB's tokens never reach R's. */
+const clientTokens: readonly Column[] = ['clientToken', 'otherRecipientToken', 'foreignClientToken'];
 
 const expected: Record<string, readonly Column[]> = {
   // Public: `me` answers null without a session; signing up and logging in need no principal.
@@ -54,6 +94,9 @@ const expected: Record<string, readonly Column[]> = {
   'Query.apiKeys': readers,
   'Mutation.createApiKey': managers,
   'Mutation.revokeApiKey': managers,
+  // An environment's settings and its client-token signing secret: admins, never keys or tokens.
+  'Mutation.updateEnvironment': managers,
+  'Mutation.rotateClientTokenSecret': managers,
   // Templates: the environment's own API keys, or members (read) and admins (write).
   'Query.templates': ['apiKey', ...readers],
   'Query.template': ['apiKey', ...readers],
@@ -65,35 +108,59 @@ const expected: Record<string, readonly Column[]> = {
   'Query.notification': ['apiKey', ...readers],
   'Query.recipients': ['apiKey', ...readers],
   'Query.recipient': ['apiKey', ...readers],
-  // `send` names no environment: any valid API key sends into its own (B's key into B).
+  // `send` and `createClientToken` name no environment: any valid API key acts in its own (B's key
+  // sends into B and mints B's tokens; see "createClientToken with another project's key").
   'Mutation.send': ['apiKey', 'foreignApiKey'],
+  'Mutation.createClientToken': ['apiKey', 'foreignApiKey'],
+  // The inbox: client tokens only, each on its own recipient's inbox.
+  'Query.inbox': clientTokens,
+  'Mutation.markRead': clientTokens,
+  'Mutation.markUnread': clientTokens,
+  'Mutation.markSeen': clientTokens,
+  'Mutation.archive': clientTokens,
+  'Mutation.unarchive': clientTokens,
+  'Mutation.markAllRead': clientTokens,
+  'Mutation.markAllSeen': clientTokens,
+  'Subscription.inboxEvents': clientTokens,
 };
 
-/** Who calls: every column, plus two callers that must count as nobody or be refused outright. */
-type Caller = Column | 'sessionWithoutCsrf' | 'invalidBearer';
+/** Fields only client tokens may call: each token's own inbox, so R2's and RB's calls must not touch R's. */
+const inboxFields = new Set(
+  Object.entries(expected)
+    .filter(([, allowed]) => allowed.length > 0 && allowed.every((c) => clientTokens.includes(c)))
+    .map(([coordinate]) => coordinate),
+);
 
+/** Who calls: every column, plus callers that must count as nobody or be refused outright. */
+type Caller = Column | 'sessionWithoutCsrf' | 'invalidBearer' | 'expiredClientToken' | 'forgedClientToken';
+
+// Other recipients' tokens come before R's own, so they meet R's inbox before R's calls change it.
 const callerLabels: Record<Caller, string> = {
   none: 'no credentials',
   apiKey: 'API key of A',
   foreignApiKey: 'API key of another project naming A',
-  clientToken: 'client token of A',
+  otherRecipientToken: 'client token of A for another recipient (R2)',
+  foreignClientToken: "client token of another project's environment (RB)",
+  clientToken: 'client token of A for R',
   outsider: 'session of a non-member',
   member: "P's MEMBER",
   admin: "P's ADMIN",
   owner: "P's OWNER",
   sessionWithoutCsrf: "OWNER's cookie without X-CSRF-Token",
   invalidBearer: '"Bearer not-a-key"',
+  expiredClientToken: "R's client token, expired (signed with A's secret)",
+  forgedClientToken: "R's client token claims, signed with the wrong secret",
 };
 const callers = Object.keys(callerLabels) as Caller[];
 
-type Outcome = 'allowed' | 'UNAUTHENTICATED' | 'FORBIDDEN';
+type Outcome = 'allowed' | 'its own inbox only' | 'UNAUTHENTICATED' | 'FORBIDDEN';
 
-function outcomeFor(allowed: readonly Column[], caller: Caller): Outcome {
-  // A malformed or unknown bearer token is refused before any field runs, public ones included.
-  if (caller === 'invalidBearer') return 'UNAUTHENTICATED';
+function outcomeFor(coordinate: string, allowed: readonly Column[], caller: Caller): Outcome {
+  // Bad bearer tokens (malformed, expired, forged) are refused before any field runs, public ones included.
+  if (caller === 'invalidBearer' || caller === 'expiredClientToken' || caller === 'forgedClientToken') return 'UNAUTHENTICATED';
   // A session cookie without its CSRF header is ignored: the request is anonymous.
   const column: Column = caller === 'sessionWithoutCsrf' ? 'none' : caller;
-  if (allowed.includes(column)) return 'allowed';
+  if (allowed.includes(column)) return inboxFields.has(coordinate) && column !== 'clientToken' ? 'its own inbox only' : 'allowed';
   return column === 'none' ? 'UNAUTHENTICATED' : 'FORBIDDEN';
 }
 
@@ -120,7 +187,7 @@ function getNamedType(type: GraphQLType): GraphQLNamedType {
 
 interface RootField {
   coordinate: string;
-  operation: 'query' | 'mutation';
+  operation: 'query' | 'mutation' | 'subscription';
   field: GraphQLField<unknown, unknown>;
 }
 
@@ -129,33 +196,52 @@ function fieldsOf(type: GraphQLObjectType | null | undefined, operation: RootFie
   return Object.values(type.getFields()).map((field) => ({ coordinate: `${type.name}.${field.name}`, operation, field }));
 }
 
-const rootFields = [...fieldsOf(schema.getQueryType(), 'query'), ...fieldsOf(schema.getMutationType(), 'mutation')];
-const mintField = schema.getMutationType()?.getFields().createClientToken;
+const rootFields = [
+  ...fieldsOf(schema.getQueryType(), 'query'),
+  ...fieldsOf(schema.getMutationType(), 'mutation'),
+  ...fieldsOf(schema.getSubscriptionType(), 'subscription'),
+];
 /** Fields that end the caller's own session: each such call gets a session of its own. */
 const sessionEnding = new Set(['Mutation.logOut']);
 
 const PASSWORD = 'matrix password: long enough, not guessable';
+/** Whom createClientToken mints for in the matrix: B's key mints too, and must not create B's twin of R. */
+const TOKEN_TARGET = 'matrix-token-target';
 
 // ---------------------------------------------------------------------------------------------------
 // Fixtures: project P (environment A) with an owner, an admin and a member added as memberships; an
-// unrelated user; another tenant (environment B); and one object of each kind in A.
+// unrelated user; another tenant (environment B); one object of each kind in A; and three inboxes,
+// each with a notification delivered by the render worker: R's and R2's in A, RB's in B.
 // ---------------------------------------------------------------------------------------------------
 interface User {
   email: string;
   headers: Record<string, string>;
 }
 
+interface InboxReader {
+  label: string;
+  externalId: string;
+  recipientId: string;
+  /** A notification delivered to this recipient. */
+  notificationId: string;
+  /** The API key that mints this recipient's tokens (its environment's). */
+  apiKey: string;
+  environmentId: string;
+}
+
 interface Fixtures {
   tenantA: Tenant;
   tenantB: Tenant;
   users: Record<'owner' | 'admin' | 'member' | 'outsider' | 'loginTarget', User>;
-  clientTokenHeaders: Record<string, string> | null;
   apiKeyId: string;
   templateId: string;
   templateKey: string;
   notificationId: string;
   recipientId: string;
   recipientExternalId: string;
+  inboxes: Record<'R' | 'R2' | 'RB', InboxReader>;
+  /** R's inbox cursor before its notification was delivered (sequence 0). */
+  cursorBeforeDelivery: string;
 }
 
 let api: TestApi;
@@ -197,26 +283,55 @@ async function createApiKeyInA(): Promise<string> {
   return must(body.data?.createApiKey?.apiKey?.id as string | undefined, `createApiKey: ${JSON.stringify(body)}`);
 }
 
-async function sendInA(to: string): Promise<{ id: string; recipient: { id: string } }> {
+async function sendWith(apiKey: string, to: string): Promise<{ id: string; recipient: { id: string } }> {
   const { body } = await api.gql(
     `mutation($input: SendInput!) { send(input: $input) { ... on SendSuccess { notification { id recipient { id } } } } }`,
-    { input: { to, title: 'Hello', body: 'from A' } },
-    bearer(fx.tenantA.apiKey),
+    { input: { to, title: 'Hello', body: `for ${to}` } },
+    bearer(apiKey),
   );
   return must(body.data?.send?.notification, `send: ${JSON.stringify(body)}`);
 }
 
-/** A client token of environment A, minted the way the schema offers (once `createClientToken` exists). */
-async function mintClientToken(field: GraphQLField<unknown, unknown>): Promise<Record<string, string>> {
-  const named = getNamedType(field.type);
-  const holders = isUnionType(named) ? named.getTypes() : isObjectType(named) ? [named] : [];
-  const withToken = holders.filter((t) => 'token' in t.getFields());
-  if (withToken.length === 0) throw new Error('createClientToken returns no type with a `token` field: update mintClientToken');
-  const selection = withToken.map((t) => `... on ${t.name} { token }`).join(' ');
-  const root: RootField = { coordinate: 'Mutation.createClientToken', operation: 'mutation', field };
-  const call = await planCall(root, { environmentId: null, selection });
-  const { body } = await api.gql(call.text, call.variables, bearer(fx.tenantA.apiKey));
-  return bearer(must(body.data?.createClientToken?.token as string | undefined, `createClientToken: ${JSON.stringify(body)}`));
+const sendInA = (to: string) => sendWith(fx.tenantA.apiKey, to);
+
+/** Runs the real render worker until the given notifications are DELIVERED, then stops it. */
+async function deliver(ids: string[]): Promise<void> {
+  const worker = await startTestWorker(api);
+  try {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const rows = await api.db.prisma.notification.findMany({ where: { id: { in: ids } }, select: { id: true, status: true } });
+      if (rows.length === ids.length && rows.every((r) => r.status === 'DELIVERED')) break;
+      if (Date.now() > deadline) throw new Error(`fixture: notifications not delivered: ${JSON.stringify(rows)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    // Stopped before the matrix runs: later sends stay ACCEPTED, so nothing changes behind a
+    // refused call's back and the before/after fingerprints compare like for like.
+    await worker.stop();
+  }
+}
+
+/** A client token signed here, as the API would sign it but with the expiry and secret chosen. */
+async function signClientToken(args: { secret: string; environmentId: string; recipientId: string; expiresInSeconds: number }) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: CLIENT_TOKEN_ALGORITHM, typ: 'JWT' })
+    .setIssuer(CLIENT_TOKEN_ISSUER)
+    .setAudience(clientTokenAudience(args.environmentId))
+    .setSubject(args.recipientId)
+    .setIssuedAt(now - 3600)
+    .setExpirationTime(now + args.expiresInSeconds)
+    .sign(new TextEncoder().encode(args.secret));
+}
+
+/** A's current signing secret, read fresh: the matrix rotates it (rotateClientTokenSecret). */
+async function secretOfA(): Promise<string> {
+  const environment = await api.db.prisma.environment.findUniqueOrThrow({
+    where: { id: fx.tenantA.developmentId },
+    select: { clientTokenSecret: true },
+  });
+  return environment.clientTokenSecret;
 }
 
 beforeAll(async () => {
@@ -243,21 +358,35 @@ beforeAll(async () => {
     tenantA,
     tenantB,
     users: { owner, admin, member, outsider, loginTarget },
-    clientTokenHeaders: null,
     apiKeyId: apiKey.id,
     templateId: '',
     templateKey: '',
     notificationId: '',
     recipientId: '',
     recipientExternalId: uniqueName('recipient-a'),
+    inboxes: {} as Fixtures['inboxes'],
+    cursorBeforeDelivery: '',
   };
   const template = await createTemplateInA();
-  const notification = await sendInA(fx.recipientExternalId);
   fx.templateId = template.id;
   fx.templateKey = template.key;
-  fx.notificationId = notification.id;
-  fx.recipientId = notification.recipient.id;
-  if (mintField) fx.clientTokenHeaders = await mintClientToken(mintField);
+
+  const reader = async (label: string, apiKey: string, environmentId: string, externalId: string): Promise<InboxReader> => {
+    const sent = await sendWith(apiKey, externalId);
+    return { label, externalId, recipientId: sent.recipient.id, notificationId: sent.id, apiKey, environmentId };
+  };
+  const [r, r2, rB] = await Promise.all([
+    reader('R', tenantA.apiKey, tenantA.developmentId, fx.recipientExternalId),
+    reader('R2', tenantA.apiKey, tenantA.developmentId, uniqueName('recipient-a2')),
+    reader('RB', tenantB.apiKey, tenantB.developmentId, uniqueName('recipient-b')),
+  ]);
+  fx.inboxes = { R: r, R2: r2, RB: rB };
+  fx.notificationId = r.notificationId;
+  fx.recipientId = r.recipientId;
+
+  const before = await api.gql('{ inbox { cursor } }', {}, bearer((await mintClientToken(api, r.apiKey, r.externalId)).token));
+  fx.cursorBeforeDelivery = must(before.body.data?.inbox?.cursor as string | undefined, `R's inbox cursor: ${JSON.stringify(before.body)}`);
+  await deliver([r.notificationId, r2.notificationId, rB.notificationId]);
 });
 
 afterAll(async () => {
@@ -267,6 +396,8 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------------
 // Building a call from the field's arguments.
 // ---------------------------------------------------------------------------------------------------
+
+let environmentEdits = 0;
 
 /** Minimal valid values for input types whose required fields alone would not pass validation. */
 const sampleInputs: Record<string, () => Record<string, unknown>> = {
@@ -278,6 +409,8 @@ const sampleInputs: Record<string, () => Record<string, unknown>> = {
   UpdateTemplateInput: () => ({ name: 'Renamed by the matrix' }),
   // Not the fixture recipient: B's key sends too, and must not create B's twin of A's recipient.
   SendInput: () => ({ to: 'matrix-send-target', title: 'Hello', body: 'World' }),
+  // A new value each time (never below the default), so a refused edit would show in the fingerprint.
+  UpdateEnvironmentInput: () => ({ apiKeyOpsPerMinute: 60_000 + ++environmentEdits }),
 };
 
 const scalarSamples: Record<string, () => unknown> = {
@@ -308,11 +441,16 @@ function sampleValue(type: GraphQLInputType): unknown {
   throw new Error(`No sample value for ${String(type)}: add one to the authorization matrix`);
 }
 
-type Entity = 'project' | 'apikey' | 'template' | 'notification' | 'recipient';
+type Entity = 'project' | 'apikey' | 'template' | 'notification' | 'recipient' | 'inboxNotification';
 
 /** The kind of object a field's `id` names, from the field's name (`revokeApiKey` → apikey). */
 function entityOf(name: string): Entity | undefined {
   return /apiKey|template|notification|recipient|project/i.exec(name)?.[0].toLowerCase() as Entity | undefined;
+}
+
+/** Inbox fields (`markRead(ids)`) name notifications of the caller's inbox: here R's. */
+function entityFor(root: RootField): Entity | undefined {
+  return entityOf(root.field.name) ?? (inboxFields.has(root.coordinate) ? 'inboxNotification' : undefined);
 }
 
 /** An object of environment A; a fresh one when the call may change or destroy it. */
@@ -328,21 +466,48 @@ async function objectId(entity: Entity | undefined, fresh: boolean, coordinate: 
       return fresh ? (await sendInA(uniqueName('fresh'))).id : fx.notificationId;
     case 'recipient':
       return fx.recipientId;
+    // Inbox changes are reversible and idempotent (marking a read notification read again changes
+    // nothing and succeeds), so R's delivered notification serves every call.
+    case 'inboxNotification':
+      return fx.inboxes.R.notificationId;
     default:
       throw new Error(`${coordinate}: no fixture for the object its id names; teach objectId about it`);
   }
 }
 
 async function referenceValue(root: RootField, argName: string, fresh: boolean): Promise<unknown> {
-  const entity = entityOf(root.field.name);
+  const entity = entityFor(root);
   if (argName === 'projectId') return fx.tenantA.projectId;
   if (argName === 'id') return objectId(entity, fresh, root.coordinate);
   if (argName === 'ids') return [await objectId(entity, fresh, root.coordinate)];
   if (argName === 'key' && entity === 'template') return fx.templateKey;
-  if (argName === 'externalId' || argName === 'recipient') return fx.recipientExternalId;
+  if (argName === 'externalId') return fx.recipientExternalId;
+  if (argName === 'recipient') return TOKEN_TARGET;
   const named = /^(\w+)Id$/.exec(argName)?.[1];
   if (named) return objectId(entityOf(named), fresh, root.coordinate);
   return undefined;
+}
+
+/**
+ * Every field without required arguments, nested `depth` levels (every member of a union): what an
+ * inbox field returns is selected whole, so anything of another recipient it let through would show.
+ */
+function selectAll(type: GraphQLNamedType, depth: number): string {
+  if (isUnionType(type))
+    return `{ __typename ${type
+      .getTypes()
+      .map((t) => `... on ${t.name} ${selectAll(t, depth)}`)
+      .join(' ')} }`;
+  if (!isObjectType(type) && !isInterfaceType(type)) return '';
+  const parts = ['__typename'];
+  for (const f of Object.values(type.getFields())) {
+    if (f.args.some((a) => isNonNullType(a.type))) continue;
+    const inner = getNamedType(f.type);
+    const composite = isObjectType(inner) || isInterfaceType(inner) || isUnionType(inner);
+    if (!composite) parts.push(f.name);
+    else if (depth > 1) parts.push(`${f.name} ${selectAll(inner, depth - 1)}`);
+  }
+  return `{ ${parts.join(' ')} }`;
 }
 
 interface Call {
@@ -353,16 +518,22 @@ interface Call {
 /**
  * The field's operation with its required arguments (and `environmentId`, which sessions need) filled
  * from fixtures. `environmentId: null` leaves an optional environment out, as an API key may. Without
- * a `selection`, object results select `__typename` (and an Error member's code).
+ * a `selection`, object results select `__typename` (and an Error member's code); inbox fields select
+ * everything.
  */
-async function planCall(root: RootField, target: { environmentId: string | null; fresh?: boolean; selection?: string }): Promise<Call> {
+async function planCall(
+  root: RootField,
+  target: { environmentId: string | null; fresh?: boolean; selection?: string; extra?: Record<string, unknown> },
+): Promise<Call> {
   const definitions: string[] = [];
   const uses: string[] = [];
   const variables: Record<string, unknown> = {};
   for (const arg of root.field.args) {
     const required = isNonNullType(arg.type);
     let value: unknown;
-    if (arg.name === 'environmentId') {
+    if (target.extra && arg.name in target.extra) {
+      value = target.extra[arg.name];
+    } else if (arg.name === 'environmentId') {
       if (target.environmentId === null && !required) continue;
       value = target.environmentId ?? fx.tenantA.developmentId;
     } else if (required) {
@@ -376,7 +547,9 @@ async function planCall(root: RootField, target: { environmentId: string | null;
   }
   const named = getNamedType(root.field.type);
   let selection = target.selection ? ` { ${target.selection} }` : '';
-  if (!target.selection && (isObjectType(named) || isInterfaceType(named) || isUnionType(named))) {
+  if (!target.selection && inboxFields.has(root.coordinate)) {
+    selection = ` ${selectAll(named, 4)}`;
+  } else if (!target.selection && (isObjectType(named) || isInterfaceType(named) || isUnionType(named))) {
     const errorInterface = schema.getType('Error');
     const canBeError = isUnionType(named) && named.getTypes().some((t) => t.getInterfaces().some((i) => i === errorInterface));
     selection = ` { __typename${canBeError ? ' ... on Error { code message }' : ''} }`;
@@ -386,19 +559,52 @@ async function planCall(root: RootField, target: { environmentId: string | null;
   return { text: `${head} { ${call}${selection} }`, variables };
 }
 
-/** The caller's request headers; `ownSession` logs in anew instead of reusing the shared session. */
+const tokenReader: Partial<Record<Caller, 'R' | 'R2' | 'RB'>> = {
+  clientToken: 'R',
+  otherRecipientToken: 'R2',
+  foreignClientToken: 'RB',
+};
+
+/**
+ * The caller's request headers; `ownSession` logs in anew instead of reusing the shared session.
+ * Client tokens are minted for each call: the matrix rotates A's signing secret (twice, which retires
+ * the secret older tokens were signed with), and a token must stay valid for the calls after that.
+ */
 async function headersFor(caller: Caller, ownSession: boolean): Promise<Record<string, string>> {
+  const minted = async (inbox: InboxReader) => bearer((await mintClientToken(api, inbox.apiKey, inbox.externalId)).token);
   switch (caller) {
+    case 'clientToken':
+      return minted(fx.inboxes.R);
+    case 'otherRecipientToken':
+      return minted(fx.inboxes.R2);
+    case 'foreignClientToken':
+      return minted(fx.inboxes.RB);
     case 'none':
       return {};
     case 'apiKey':
       return bearer(fx.tenantA.apiKey);
     case 'foreignApiKey':
       return bearer(fx.tenantB.apiKey);
-    case 'clientToken':
-      return must(fx.clientTokenHeaders, 'client token');
     case 'invalidBearer':
       return { authorization: 'Bearer not-a-key' };
+    case 'expiredClientToken':
+      return bearer(
+        await signClientToken({
+          secret: await secretOfA(),
+          environmentId: fx.tenantA.developmentId,
+          recipientId: fx.inboxes.R.recipientId,
+          expiresInSeconds: -60,
+        }),
+      );
+    case 'forgedClientToken':
+      return bearer(
+        await signClientToken({
+          secret: randomBytes(32).toString('base64url'),
+          environmentId: fx.tenantA.developmentId,
+          recipientId: fx.inboxes.R.recipientId,
+          expiresInSeconds: 3600,
+        }),
+      );
     case 'sessionWithoutCsrf': {
       const { cookie } = ownSession ? await logIn(fx.users.owner.email) : fx.users.owner.headers;
       return { cookie: must(cookie, 'owner cookie') };
@@ -411,27 +617,200 @@ async function headersFor(caller: Caller, ownSession: boolean): Promise<Record<s
 /** What a refused call must not have changed: cheap counts that every mutation here would move. */
 async function fingerprint() {
   const p = api.db.prisma;
-  const [users, sessions, projects, memberships, apiKeys, revokedApiKeys, templates, templateEdit, notifications, recipients] =
-    await Promise.all([
-      p.user.count(),
-      p.session.count(),
-      p.project.count(),
-      p.membership.count(),
-      p.apiKey.count(),
-      p.apiKey.count({ where: { revokedAt: { not: null } } }),
-      p.template.count(),
-      p.template.aggregate({ _max: { updatedAt: true } }),
-      p.notification.count(),
-      p.recipient.count(),
-    ]);
+  const [
+    users,
+    sessions,
+    projects,
+    memberships,
+    apiKeys,
+    revokedApiKeys,
+    templates,
+    templateEdit,
+    notifications,
+    recipients,
+    inboxEvents,
+    inboxSeqs,
+    read,
+    seen,
+    archived,
+    environments,
+  ] = await Promise.all([
+    p.user.count(),
+    p.session.count(),
+    p.project.count(),
+    p.membership.count(),
+    p.apiKey.count(),
+    p.apiKey.count({ where: { revokedAt: { not: null } } }),
+    p.template.count(),
+    p.template.aggregate({ _max: { updatedAt: true } }),
+    p.notification.count(),
+    p.recipient.count(),
+    p.inboxEvent.count(),
+    p.recipient.aggregate({ _sum: { lastSeq: true, unreadCount: true, unseenCount: true } }),
+    p.notification.count({ where: { readAt: { not: null } } }),
+    p.notification.count({ where: { seenAt: { not: null } } }),
+    p.notification.count({ where: { archivedAt: { not: null } } }),
+    p.environment.findMany({
+      select: {
+        id: true,
+        clientTokenSecret: true,
+        previousClientTokenSecret: true,
+        apiKeyOpsPerMinute: true,
+        clientTokenOpsPerMinute: true,
+      },
+      orderBy: { id: 'asc' },
+    }),
+  ]);
   const lastTemplateEdit = templateEdit._max.updatedAt?.toISOString() ?? null;
-  return { users, sessions, projects, memberships, apiKeys, revokedApiKeys, templates, lastTemplateEdit, notifications, recipients };
+  return {
+    users,
+    sessions,
+    projects,
+    memberships,
+    apiKeys,
+    revokedApiKeys,
+    templates,
+    lastTemplateEdit,
+    notifications,
+    recipients,
+    inbox: { events: inboxEvents, sums: inboxSeqs._sum, read, seen, archived },
+    environments,
+  };
+}
+
+/** One inbox as the database holds it: any change to it moves its sequence or a notification's state. */
+async function inboxState(reader: InboxReader) {
+  const p = api.db.prisma;
+  const [recipient, notifications, events] = await Promise.all([
+    p.recipient.findUniqueOrThrow({
+      where: { id: reader.recipientId },
+      select: { lastSeq: true, unreadCount: true, unseenCount: true },
+    }),
+    p.notification.findMany({
+      where: { recipientId: reader.recipientId },
+      select: { id: true, status: true, readAt: true, seenAt: true, archivedAt: true },
+      orderBy: { id: 'asc' },
+    }),
+    p.inboxEvent.count({ where: { recipientId: reader.recipientId } }),
+  ]);
+  return { recipient, notifications, events };
 }
 
 type Body = { data?: any; errors?: any[] };
 
 function errorCodes(body: Body): unknown[] {
   return (body.errors ?? []).map((e) => e?.extensions?.code);
+}
+
+/** Every string in a response, plus the recipient each inbox cursor in it names. */
+function namesIn(body: unknown): Set<string> {
+  const names = new Set<string>();
+  const walk = (value: unknown) => {
+    if (typeof value === 'string') {
+      names.add(value);
+      const position = decodeInboxCursor(value);
+      if (position) names.add(position.recipientId);
+    } else if (Array.isArray(value)) {
+      for (const item of value) walk(item);
+    } else if (value && typeof value === 'object') {
+      for (const item of Object.values(value)) walk(item);
+    }
+  };
+  walk(body);
+  return names;
+}
+
+const identifiersOf = (reader: InboxReader) => [reader.recipientId, reader.externalId, reader.notificationId];
+
+// ---------------------------------------------------------------------------------------------------
+// Calling: queries and mutations as JSON POSTs; subscriptions as SSE streams over both transports the
+// API serves — Yoga's own (`accept: text/event-stream` at /graphql) and the graphql-sse protocol at
+// /graphql/stream, the one the SDKs use — reading the first event (or the error) and hanging up.
+// ---------------------------------------------------------------------------------------------------
+const SUBSCRIPTION_PATHS = ['/graphql', '/graphql/stream'] as const;
+type SubscriptionPath = (typeof SUBSCRIPTION_PATHS)[number];
+/** Only bounds a stream that never answers (the test then fails saying so); nothing is timed. */
+const FIRST_EVENT_DEADLINE_MS = 10_000;
+
+async function firstEvent(path: SubscriptionPath, call: Call, headers: Record<string, string>): Promise<Body> {
+  let response: Response;
+  try {
+    response = await api.app.yoga.fetch(`http://pigeon.test${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+      body: JSON.stringify({ query: call.text, variables: call.variables }),
+    });
+  } catch (error) {
+    // Over HTTP this is a 500 whose body is the exception's stack, not a typed GraphQL error.
+    throw new Error(`${path} threw instead of answering (a 500 over HTTP): ${String(error)}`);
+  }
+  if (!(response.headers.get('content-type') ?? '').includes('text/event-stream')) {
+    // An answer without a stream (e.g. a 400 of the protocol handler): its body is what the client gets.
+    const text = await response.text();
+    try {
+      return JSON.parse(text) as Body;
+    } catch {
+      throw new Error(`${path} answered ${response.status} without a stream or JSON: ${text.slice(0, 500)}`);
+    }
+  }
+  const reader = must(response.body, `${path} stream body`).getReader();
+  const deadline = setTimeout(() => void reader.cancel().catch(() => {}), FIRST_EVENT_DEADLINE_MS);
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for (;;) {
+      const end = buffer.indexOf('\n\n');
+      if (end >= 0) {
+        const lines = buffer.slice(0, end).split('\n');
+        buffer = buffer.slice(end + 2);
+        const event = lines
+          .find((l) => l.startsWith('event:'))
+          ?.slice(6)
+          .trim();
+        const data = lines
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).trimStart())
+          .join('\n');
+        if (event === 'complete') throw new Error(`${path}: the stream completed without an event`);
+        if (data && (event === undefined || event === 'next')) return JSON.parse(data) as Body;
+        continue; // a keep-alive comment
+      }
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`${path}: the stream ended without an event: ${JSON.stringify(buffer)}`);
+      buffer += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    clearTimeout(deadline);
+    // Hanging up ends the subscription on the server (nothing stays attached to the inbox hub).
+    await reader.cancel().catch(() => {});
+  }
+}
+
+async function execute(root: RootField, call: Call, headers: Record<string, string>, path: SubscriptionPath | null): Promise<Body> {
+  if (root.operation === 'subscription') return firstEvent(must(path, 'subscription transport'), call, headers);
+  return (await api.gql(call.text, call.variables, headers)).body;
+}
+
+/**
+ * A client token's allowed call on an inbox field: it sees and changes its own inbox only. Nothing of
+ * the other recipients appears in the answer; naming R's notifications from another inbox rejects the
+ * whole call (NOT_FOUND); otherwise the call succeeds on the caller's own inbox.
+ */
+function expectOwnInboxOnly(caller: Caller, call: Call, body: Body, value: any) {
+  const own = fx.inboxes[must(tokenReader[caller], `the inbox of ${caller}`)];
+  const names = namesIn(body);
+  for (const other of Object.values(fx.inboxes).filter((r) => r !== own)) {
+    const leaked = identifiersOf(other).filter((id) => names.has(id));
+    expect(leaked, `${own.label}'s token saw ${other.label}'s ${leaked.join(', ')}: ${JSON.stringify(body)}`).toEqual([]);
+  }
+  const namesForeignObjects = Object.values(fx.inboxes).some((r) => r !== own && JSON.stringify(call.variables).includes(r.notificationId));
+  expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+  if (namesForeignObjects) {
+    expect(value?.code, `${own.label}'s token named another inbox's notification: ${JSON.stringify(value)}`).toBe('NOT_FOUND');
+    return;
+  }
+  expect(value?.code, JSON.stringify(value)).toBeUndefined();
+  expect(names.has(own.recipientId), `the answer is not about ${own.label}'s inbox: ${JSON.stringify(body)}`).toBe(true);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -453,26 +832,39 @@ describe.each(rootFields)('$coordinate', (root) => {
     });
     return;
   }
-  const cases = callers.map((caller) => ({ caller, label: callerLabels[caller], outcome: outcomeFor(allowed, caller) }));
-  // Client-token cases run as soon as the schema can mint one (the live-inbox issue adds
-  // createClientToken); until then that principal cannot exist, so there is nothing to call with.
-  const runnable = mintField ? cases : cases.filter((c) => c.caller !== 'clientToken');
+  const paths: (SubscriptionPath | null)[] = root.operation === 'subscription' ? [...SUBSCRIPTION_PATHS] : [null];
+  const cases = paths.flatMap((path) =>
+    callers.map((caller) => ({
+      caller,
+      path,
+      label: callerLabels[caller],
+      outcome: outcomeFor(root.coordinate, allowed, caller),
+      title: `${callerLabels[caller]} → ${outcomeFor(root.coordinate, allowed, caller)}${path ? ` (SSE at ${path})` : ''}`,
+    })),
+  );
 
-  it.each(runnable)('$label → $outcome', async ({ caller, outcome }) => {
+  it.each(cases)('$title', async ({ caller, outcome, path }) => {
     // Mutations act on fresh objects, and a call that ends its session gets a session of its own, so
     // an allowed destructive call never spoils a later case.
     const call = await planCall(root, { environmentId: fx.tenantA.developmentId, fresh: root.operation === 'mutation' });
     const headers = await headersFor(caller, sessionEnding.has(root.coordinate));
-    const before = root.operation === 'mutation' && outcome !== 'allowed' ? await fingerprint() : null;
-    const { body } = await api.gql(call.text, call.variables, headers);
+    const refused = outcome === 'UNAUTHENTICATED' || outcome === 'FORBIDDEN';
+    const before = root.operation === 'mutation' && refused ? await fingerprint() : null;
+    const inboxOfR = outcome === 'its own inbox only' ? await inboxState(fx.inboxes.R) : null;
+    const body = await execute(root, call, headers, path);
     const value = body.data?.[root.field.name] ?? null;
 
-    if (outcome === 'allowed') {
+    if (!refused) {
       expect(errorCodes(body)).not.toContain('UNAUTHENTICATED');
       expect(errorCodes(body)).not.toContain('FORBIDDEN');
-      // Fixtures are valid, so an allowed call succeeds outright: no error, and no Error result.
-      expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
-      expect(value?.code, JSON.stringify(value)).toBeUndefined();
+      if (tokenReader[caller] && inboxFields.has(root.coordinate)) {
+        expectOwnInboxOnly(caller, call, body, value);
+      } else {
+        // Fixtures are valid, so an allowed call succeeds outright: no error, and no Error result.
+        expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+        expect(value?.code, JSON.stringify(value)).toBeUndefined();
+      }
+      if (inboxOfR) expect(await inboxState(fx.inboxes.R), "R's inbox changed").toEqual(inboxOfR);
       return;
     }
     expect(value, JSON.stringify(body)).toBeNull();
@@ -483,7 +875,7 @@ describe.each(rootFields)('$coordinate', (root) => {
 
 describe('who `me` is', () => {
   const sessions = ['outsider', 'member', 'admin', 'owner'] as const;
-  const anonymous: Caller[] = ['none', 'apiKey', 'foreignApiKey', 'sessionWithoutCsrf'];
+  const anonymous: Caller[] = ['none', 'apiKey', 'foreignApiKey', 'sessionWithoutCsrf', ...(clientTokens as Caller[])];
   it.each(sessions.map((caller) => ({ caller, label: callerLabels[caller] })))('is the user for $label', async ({ caller }) => {
     const { body } = await api.gql('{ me { email } }', {}, await headersFor(caller, false));
     expect(body).toEqual({ data: { me: { email: fx.users[caller].email } } });
@@ -505,9 +897,39 @@ describe('logging out', () => {
   });
 });
 
+describe('client tokens', () => {
+  it("a token signed like the expired and forged ones, but valid, is R's: they are refused for their expiry and signature alone", async () => {
+    const token = await signClientToken({
+      secret: await secretOfA(),
+      environmentId: fx.tenantA.developmentId,
+      recipientId: fx.inboxes.R.recipientId,
+      expiresInSeconds: 3600,
+    });
+    const { body } = await api.gql('{ inbox { recipientId } }', {}, bearer(token));
+    expect(body).toEqual({ data: { inbox: { recipientId: fx.inboxes.R.recipientId } } });
+  });
+
+  it("createClientToken with another project's key mints a token of that key's environment (B), never A's", async () => {
+    const { body } = await api.gql(
+      'mutation($r: String!) { createClientToken(recipient: $r) { token recipient { id } } }',
+      { r: TOKEN_TARGET },
+      bearer(fx.tenantB.apiKey),
+    );
+    const minted = must(body.data?.createClientToken, `createClientToken: ${JSON.stringify(body)}`);
+    const claims = decodeJwt(minted.token);
+    expect(claims.aud).toBe(clientTokenAudience(fx.tenantB.developmentId));
+    expect(claims.sub).toBe(minted.recipient.id);
+    const recipient = await api.db.prisma.recipient.findUniqueOrThrow({ where: { id: minted.recipient.id } });
+    expect(recipient).toMatchObject({ environmentId: fx.tenantB.developmentId, externalId: TOKEN_TARGET });
+    const inbox = await api.gql('{ inbox { recipientId externalId } }', {}, bearer(minted.token));
+    expect(inbox.body).toEqual({ data: { inbox: { recipientId: minted.recipient.id, externalId: TOKEN_TARGET } } });
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------
 // Another tenant naming A's objects by id (or key) gets nothing of A: null, NOT_FOUND or FORBIDDEN,
-// and nothing changes. A control call by A itself shows the same arguments do reach A's object.
+// and nothing changes; so do other recipients' client tokens naming R's notifications. A control call
+// by A itself (or R's own token) shows the same arguments do reach A's object.
 // ---------------------------------------------------------------------------------------------------
 const referenceArgs = /^(id|ids|key|externalId)$|^(?!environment|project)\w+Id$/;
 const objectFields = rootFields.filter(
@@ -517,20 +939,28 @@ const objectFields = rootFields.filter(
 describe.each(objectFields)("$coordinate with A's object", (root) => {
   const allowed = expected[root.coordinate] ?? [];
   // The key leaves an optional environment out (it acts on its own); the session names its own.
-  const attackers = [
-    { label: "another project's API key", caller: 'foreignApiKey' as const },
-    { label: "another project's OWNER", caller: 'foreignOwner' as const },
+  const attackers: { label: string; caller: 'foreignApiKey' | 'foreignOwner' | 'otherRecipientToken' | 'foreignClientToken' }[] = [
+    { label: "another project's API key", caller: 'foreignApiKey' },
+    { label: "another project's OWNER", caller: 'foreignOwner' },
   ];
+  for (const caller of ['otherRecipientToken', 'foreignClientToken'] as const) {
+    if (allowed.includes(caller)) attackers.push({ label: callerLabels[caller], caller });
+  }
 
   it.each(attackers)('$label gets nothing of A', async ({ caller }) => {
     const environmentB = fx.tenantB.developmentId;
     const call = await planCall(root, {
-      environmentId: caller === 'foreignApiKey' ? null : environmentB,
+      environmentId: caller === 'foreignOwner' ? environmentB : null,
       fresh: root.operation === 'mutation',
     });
     // An API key that must name an environment names its own.
     if (caller === 'foreignApiKey' && 'environmentId' in call.variables) call.variables.environmentId = environmentB;
-    const headers = caller === 'foreignApiKey' ? bearer(fx.tenantB.apiKey) : fx.tenantB.sessionHeaders;
+    const headers =
+      caller === 'foreignApiKey'
+        ? bearer(fx.tenantB.apiKey)
+        : caller === 'foreignOwner'
+          ? fx.tenantB.sessionHeaders
+          : await headersFor(caller, false);
     const before = await fingerprint();
     const { body } = await api.gql(call.text, call.variables, headers);
     const value = body.data?.[root.field.name] ?? null;
@@ -541,14 +971,16 @@ describe.each(objectFields)("$coordinate with A's object", (root) => {
     } else {
       expect(value).toBeNull();
     }
+    const leaked = identifiersOf(fx.inboxes.R).filter((id) => namesIn(value).has(id));
+    expect(leaked, JSON.stringify(value)).toEqual([]);
     expect(await fingerprint()).toEqual(before);
   });
 
-  const control = (['apiKey', 'owner'] as const).find((c) => allowed.includes(c));
+  const control = (['apiKey', 'owner', 'clientToken'] as const).find((c) => allowed.includes(c));
   if (control) {
     it(`reaches A's object when called by A (${callerLabels[control]})`, async () => {
       const call = await planCall(root, {
-        environmentId: control === 'apiKey' ? null : fx.tenantA.developmentId,
+        environmentId: control === 'owner' ? fx.tenantA.developmentId : null,
         fresh: root.operation === 'mutation',
       });
       const { body } = await api.gql(call.text, call.variables, await headersFor(control, false));
@@ -558,4 +990,42 @@ describe.each(objectFields)("$coordinate with A's object", (root) => {
       expect(value.code, JSON.stringify(value)).toBeUndefined();
     });
   }
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Subscriptions that resume from a cursor: R's cursor replays R's events to R's token only; another
+// recipient's token handed R's cursor starts over on its own inbox (RESYNC) and sees nothing of R.
+// ---------------------------------------------------------------------------------------------------
+const resumableFields = rootFields.filter(
+  (root) => root.operation === 'subscription' && inboxFields.has(root.coordinate) && root.field.args.some((a) => a.name === 'after'),
+);
+
+describe.each(resumableFields)("$coordinate from R's cursor", (root) => {
+  const cases = SUBSCRIPTION_PATHS.flatMap((path) =>
+    (['clientToken', 'otherRecipientToken', 'foreignClientToken'] as const).map((caller) => ({
+      caller,
+      path,
+      label: callerLabels[caller],
+    })),
+  );
+
+  it.each(cases)('$label (SSE at $path)', async ({ caller, path }) => {
+    const own = fx.inboxes[must(tokenReader[caller], caller)];
+    const call = await planCall(root, { environmentId: null, extra: { after: fx.cursorBeforeDelivery } });
+    const body = await firstEvent(path, call, await headersFor(caller, false));
+    const value = body.data?.[root.field.name];
+    expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+    const names = namesIn(body);
+    if (own === fx.inboxes.R) {
+      // The first event after sequence 0: R's notification arriving.
+      expect(value, JSON.stringify(body)).toMatchObject({ type: 'DELIVERED', seq: 1, notification: { id: own.notificationId } });
+    } else {
+      expect(value?.type, JSON.stringify(body)).toBe('RESYNC');
+      expect(names.has(own.recipientId), `the RESYNC is not on ${own.label}'s inbox: ${JSON.stringify(body)}`).toBe(true);
+    }
+    for (const other of Object.values(fx.inboxes).filter((r) => r !== own)) {
+      const leaked = identifiersOf(other).filter((id) => names.has(id));
+      expect(leaked, `${own.label}'s token saw ${other.label}'s ${leaked.join(', ')}: ${JSON.stringify(body)}`).toEqual([]);
+    }
+  });
 });
