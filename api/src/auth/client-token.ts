@@ -101,6 +101,8 @@ const REFRESH_AFTER_MS = 1_000;
 export class ClientTokenVerifier {
   readonly #prisma: PrismaClient;
   readonly #cache = new Map<string, { value: EnvironmentSigning | null; at: number }>();
+  /** When a failed verification last forced a re-read, per environment (the throttle). */
+  readonly #forcedAt = new Map<string, number>();
 
   constructor(prisma: PrismaClient) {
     this.#prisma = prisma;
@@ -138,8 +140,15 @@ export class ClientTokenVerifier {
     let environment = await this.#environment(environmentId, false);
     let result = environment ? await verifyWith(token, environment, now) : null;
     if (!result || result === 'bad-signature') {
-      const cached = this.#cache.get(environmentId);
-      if (cached && Date.now() - cached.at >= REFRESH_AFTER_MS) {
+      // Throttled on the last forced re-read, not on the cache's age: the first failure after a
+      // rotation elsewhere always re-reads, and forged tokens cause at most one read a second.
+      const forcedAt = this.#forcedAt.get(environmentId) ?? 0;
+      if (Date.now() - forcedAt >= REFRESH_AFTER_MS) {
+        this.#forcedAt.set(environmentId, Date.now());
+        if (this.#forcedAt.size > 10_000) {
+          const oldest = this.#forcedAt.keys().next().value;
+          if (oldest !== undefined) this.#forcedAt.delete(oldest);
+        }
         environment = await this.#environment(environmentId, true);
         result = environment ? await verifyWith(token, environment, now) : null;
       }

@@ -30,7 +30,12 @@ export interface InboxEventView {
   reason: string | null;
 }
 
-export type InboxStreamItem = { kind: 'event'; view: InboxEventView } | { kind: 'expired' };
+export type InboxStreamItem =
+  | { kind: 'event'; view: InboxEventView }
+  /** The token expired: the stream ends with an UNAUTHENTICATED error. */
+  | { kind: 'expired' }
+  /** The token's recipient does not exist (a hand-made token): the stream ends with UNAUTHENTICATED. */
+  | { kind: 'gone' };
 
 export interface InboxStreamHooks {
   /** Runs after the stream is attached to live wake-ups and before it reads Postgres (tests pause here). */
@@ -114,10 +119,14 @@ export function inboxEventStream(options: InboxStreamOptions): Repeater<InboxStr
         reason,
       };
     };
+    const gone = async () => {
+      await push({ kind: 'gone' });
+      return false;
+    };
     /** Tells the client to refetch, and continues from the inbox's current position. */
     const resync = async (reason: string) => {
       const view = await snapshot('RESYNC', reason);
-      if (!view) return false;
+      if (!view) return gone();
       lastSent = view.seq;
       await push({ kind: 'event', view });
       return true;
@@ -132,7 +141,7 @@ export function inboxEventStream(options: InboxStreamOptions): Repeater<InboxStr
       const position = options.after == null ? null : decodeInboxCursor(options.after);
       if (options.after == null) {
         const view = await snapshot('CONNECTED', null);
-        if (!view) return;
+        if (!view) return void (await gone());
         lastSent = view.seq;
         await push({ kind: 'event', view });
       } else if (!position) {
@@ -141,7 +150,7 @@ export function inboxEventStream(options: InboxStreamOptions): Repeater<InboxStr
         if (!(await resync('The cursor belongs to another inbox.'))) return;
       } else {
         const view = await snapshot('CONNECTED', null);
-        if (!view) return;
+        if (!view) return void (await gone());
         if (position.seq > view.seq) {
           if (!(await resync('The cursor is ahead of this inbox.'))) return;
         } else {

@@ -9,6 +9,8 @@ import { announce, changeNotifications, type InboxAction, type InboxChange, type
 import { type InboxEventView, inboxEventStream } from '../inbox/stream.ts';
 import { NotificationRef } from './notification.ts';
 
+const RECIPIENT_GONE = "The client token's recipient does not exist in its environment; mint a new token.";
+
 function ownerOf(ctx: Context): InboxOwner {
   const p = ctx.principal;
   // The clientToken auth scope runs first; this only narrows the type.
@@ -60,9 +62,14 @@ builder.queryField('inbox', (t) =>
     type: InboxRef,
     description: "The client token's own inbox.",
     authScopes: { clientToken: true },
-    resolve: (query, _root, _args, ctx) => {
+    resolve: async (query, _root, _args, ctx) => {
       const owner = ownerOf(ctx);
-      return ctx.prisma.recipient.findFirstOrThrow({ ...query, where: { id: owner.recipientId, environmentId: owner.environmentId } });
+      const inbox = await ctx.prisma.recipient.findFirst({
+        ...query,
+        where: { id: owner.recipientId, environmentId: owner.environmentId },
+      });
+      if (!inbox) throw unauthenticated(RECIPIENT_GONE);
+      return inbox;
     },
   }),
 );
@@ -199,6 +206,7 @@ builder.subscriptionField('inboxEvents', (t) =>
     resolve: (item) => {
       if (item.kind === 'expired')
         throw unauthenticated('The client token has expired: mint a new one and resubscribe from your last cursor.');
+      if (item.kind === 'gone') throw unauthenticated(RECIPIENT_GONE);
       return item.view;
     },
   }),
