@@ -265,6 +265,9 @@ export function createApp({ db, redis, renderQueue, env, log, inbox }: AppDeps):
       server = null;
       draining = true;
       const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+      // SSE streams never go idle on their own: complete them (clients resubscribe elsewhere with
+      // their cursor), so their connections finish like any other response.
+      inbox.hub.endStreams();
       // Idle keep-alive sockets would hold close() for keepAliveTimeout; in-flight requests get
       // `connection: close` and their sockets go idle (and are closed) as they finish.
       const sweep = setInterval(() => s.closeIdleConnections(), 50);

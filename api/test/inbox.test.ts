@@ -266,6 +266,16 @@ describe('createClientToken', () => {
     expect((await mintClientToken(api, tenant.apiKey, externalId)).recipientId).toBe(minted.recipientId);
   });
 
+  it('gives concurrent first mints for one new user the same recipient, with a time-ordered (v7) id', async () => {
+    const externalId = uniqueName('rush');
+    const minted = await Promise.all(Array.from({ length: 8 }, () => mintClientToken(api, tenant.apiKey, externalId)));
+    const ids = new Set(minted.map((m) => m.recipientId));
+    expect(ids.size).toBe(1);
+    const { rows } = await sql.query(`SELECT id::text AS id FROM recipients WHERE external_id = $1`, [externalId]);
+    expect(rows.map((r) => r.id)).toEqual([...ids]);
+    expect(rows[0].id[14]).toBe('7');
+  });
+
   it('lasts one hour by default; 60 s and 24 h are accepted', async () => {
     const before = Date.now();
     const minted = await mintClientToken(api, tenant.apiKey, 'ttl-user');

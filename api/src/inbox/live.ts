@@ -31,6 +31,7 @@ interface Watch {
   environmentId: string;
   recipientId: string;
   listener: WakeListener;
+  end: () => void;
 }
 
 export class InboxHub {
@@ -42,6 +43,7 @@ export class InboxHub {
   readonly #timer: NodeJS.Timeout;
   #rechecking: Promise<void> | null = null;
   #closed = false;
+  #ending = false;
   #disconnected = false;
 
   constructor(options: InboxHubOptions) {
@@ -93,11 +95,12 @@ export class InboxHub {
   /**
    * Starts delivering wake-ups for one recipient to `listener`, and resolves once Redis has confirmed
    * the channel subscription (or after a timeout, when Redis is unreachable: rechecks cover that).
-   * Returns the function that detaches it.
+   * Returns the function that detaches it. `end` is called when the process shuts down: the
+   * stream should complete so its client resubscribes (with its cursor) to another process.
    */
-  async attach(environmentId: string, recipientId: string, listener: WakeListener): Promise<() => void> {
+  async attach(environmentId: string, recipientId: string, listener: WakeListener, end: () => void): Promise<() => void> {
     const channel = inboxChannel(this.#options.prefix, environmentId, recipientId);
-    const watch: Watch = { environmentId, recipientId, listener };
+    const watch: Watch = { environmentId, recipientId, listener, end };
     const onEvent = (event: Event) => {
       const seq = (event as CustomEvent<Partial<InboxWakeUp> | null>).detail?.seq;
       listener(typeof seq === 'number' ? seq : Number.MAX_SAFE_INTEGER);
@@ -122,7 +125,17 @@ export class InboxHub {
       ]);
       clearTimeout(timer);
     }
+    if (this.#ending) end();
     return detach;
+  }
+
+  /**
+   * Shutdown: completes every live stream (and any that starts from now on), so open SSE responses
+   * finish and the HTTP server can close without cutting them off.
+   */
+  endStreams(): void {
+    this.#ending = true;
+    for (const w of [...this.#watches]) w.end();
   }
 
   /** One query for every watched recipient; wakes each stream with its recipient's last sequence. */

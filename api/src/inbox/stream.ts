@@ -95,9 +95,14 @@ export function inboxEventStream(options: InboxStreamOptions): Repeater<InboxStr
         }),
       ]);
 
-    const detach = await hub.attach(owner.environmentId, owner.recipientId, (seq) => {
-      if (seq > lastSent) wake();
-    });
+    const detach = await hub.attach(
+      owner.environmentId,
+      owner.recipientId,
+      (seq) => {
+        if (seq > lastSent) wake();
+      },
+      () => stop(),
+    );
     // Tokens live at most 24 h, well inside setTimeout's range.
     const expiryTimer = setTimeout(wake, Math.max(0, Math.min(options.expiresAt.getTime() - Date.now(), MAX_TIMER_MS)));
 

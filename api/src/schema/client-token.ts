@@ -12,6 +12,7 @@ import {
 } from '../auth/client-token.ts';
 import { builder } from '../builder.ts';
 import { environmentScope } from '../environment-id.ts';
+import { upsertRecipient } from '../recipients.ts';
 import { EnvironmentRef } from './project.ts';
 import { RecipientRef } from './recipient.ts';
 import { recipientExternalId } from './send.ts';
@@ -62,20 +63,15 @@ builder.mutationField('createClientToken', (t) =>
       // Fresh from the database, never a cache: right after a rotation, new tokens use the new secret.
       const [environment, recipient] = await Promise.all([
         ctx.prisma.environment.findUniqueOrThrow({ where: { id: environmentId }, select: environmentSigningSelect }),
-        ctx.prisma.recipient.upsert({
-          where: { environmentId_externalId: { environmentId, externalId: parsed.data.recipient } },
-          create: { environmentId, externalId: parsed.data.recipient },
-          update: {},
-          select: { id: true },
-        }),
+        upsertRecipient(ctx.prisma, environmentId, parsed.data.recipient),
       ]);
       const minted = await mintClientToken({
         secret: environment.clientTokenSecret,
         environmentId,
-        recipientId: recipient.id,
+        recipientId: recipient,
         ttlSeconds: parsed.data.ttlSeconds,
       });
-      return { ...minted, recipientId: recipient.id };
+      return { ...minted, recipientId: recipient };
     },
   }),
 );

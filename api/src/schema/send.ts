@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { IdempotencyConflictError, TemplateNotFoundError, ValidationError } from '../errors.ts';
+import { upsertRecipient } from '../recipients.ts';
 import { isForeignKeyViolation, isUniqueViolation } from '../unique-violation.ts';
 import { validate } from '../validation.ts';
 import { NotificationRef } from './notification.ts';
@@ -128,34 +129,6 @@ const SendSuccessRef = builder.objectRef<SendOutcome>('SendSuccess').implement({
   }),
 });
 
-async function upsertRecipient(tx: Pick<Context['prisma'], '$queryRaw'>, environmentId: string, input: SendFields): Promise<string> {
-  const profile = input.recipient;
-  if (profile && (profile.name != null || profile.email != null || profile.metadata != null)) {
-    const metadata = profile.metadata == null ? null : JSON.stringify(profile.metadata);
-    const rows = await tx.$queryRaw<{ id: string }[]>`
-      INSERT INTO recipients (id, environment_id, external_id, name, email, metadata)
-      VALUES (gen_random_uuid(), ${environmentId}::uuid, ${input.to}, ${profile.name ?? null}, ${profile.email ?? null}, ${metadata}::jsonb)
-      ON CONFLICT (environment_id, external_id) DO UPDATE SET
-        name = COALESCE(EXCLUDED.name, recipients.name),
-        email = COALESCE(EXCLUDED.email, recipients.email),
-        metadata = COALESCE(EXCLUDED.metadata, recipients.metadata),
-        updated_at = now()
-      RETURNING id`;
-    return (rows[0] as { id: string }).id;
-  }
-  // No profile to write: don't rewrite (and lock) an existing row, just find it.
-  const inserted = await tx.$queryRaw<{ id: string }[]>`
-    INSERT INTO recipients (id, environment_id, external_id)
-    VALUES (gen_random_uuid(), ${environmentId}::uuid, ${input.to})
-    ON CONFLICT (environment_id, external_id) DO NOTHING
-    RETURNING id`;
-  if (inserted[0]) return inserted[0].id;
-  const existing = await tx.$queryRaw<{ id: string }[]>`
-    SELECT id FROM recipients WHERE environment_id = ${environmentId}::uuid AND external_id = ${input.to}`;
-  if (!existing[0]) throw new Error('Recipient disappeared between insert and select; retry the send.');
-  return existing[0].id;
-}
-
 /** How long send waits for Redis to take the job before leaving it to the reconciler. */
 const ENQUEUE_TIMEOUT_MS = 500;
 
@@ -210,7 +183,7 @@ builder.mutationField('send', (t) =>
       let notification: Notification;
       try {
         notification = await ctx.prisma.$transaction(async (tx) => {
-          const recipientId = await upsertRecipient(tx, environmentId, input);
+          const recipientId = await upsertRecipient(tx, environmentId, input.to, input.recipient);
           return tx.notification.create({
             data: {
               environmentId,
