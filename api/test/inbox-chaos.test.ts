@@ -18,22 +18,13 @@ import { afterAll, expect, it } from 'vitest';
 import { loadApiEnv } from '../src/env.ts';
 import { type RunningServer, type ServerHooks, startServer } from '../src/server.ts';
 import { createTestDatabase, flushPrefix, TEST_REDIS_URL, uniqueName } from './harness.ts';
+import { mulberry32 } from './random.ts';
 
 const SEED = process.env.PIGEON_CHAOS_SEED ? Number(process.env.PIGEON_CHAOS_SEED) >>> 0 : randomInt(2 ** 31);
 const REPLAY = `seed ${SEED} (rerun with PIGEON_CHAOS_SEED=${SEED})`;
 
-/** mulberry32: small, fast, good enough to pick disconnect points reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 const between = (rng: () => number, min: number, max: number) => min + Math.floor(rng() * (max - min + 1));
+const prng = mulberry32;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------------

@@ -26,22 +26,11 @@ import {
   type TestApi,
   uniqueName,
 } from './harness.ts';
+import { mulberry32 } from './random.ts';
 import { type InboxEventData, type InboxStream, streamUrl, subscribeInbox } from './sse-client.ts';
 
 const SEED = Number(process.env.PIGEON_TEST_SEED ?? Date.now() % 2 ** 31);
 const seedNote = `(seed ${SEED}; replay with PIGEON_TEST_SEED=${SEED})`;
-
-/** mulberry32: a small seeded PRNG, so a failing interleaving can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const prefix = uniqueName('pigeoninbox');
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -483,7 +472,7 @@ describe('RESYNC', () => {
 
 describe('the seam between replay and live', () => {
   it('neither loses nor doubles events produced while a stream is paused between attaching and replaying', async () => {
-    const rnd = random(SEED);
+    const rnd = mulberry32(SEED);
     const recipient = uniqueName('seam');
     const { token, recipientId } = await clientToken(recipient);
     const delivered1 = await sendDelivered(recipient, 'before 1');

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeInboxCursor, encodeInboxCursor } from '../src/inbox/cursor.ts';
 import { bearer, createTenant, createTestApi, mintClientToken, startTestWorker, type Tenant, type TestApi, uniqueName } from './harness.ts';
+import { seededRandom } from './random.ts';
 
 let api: TestApi;
 let tenant: Tenant;
@@ -32,22 +33,6 @@ afterAll(async () => {
   await api?.close();
 });
 
-/** Seeded PRNG (mulberry32): a failure prints its seed, and PIGEON_TEST_SEED replays it. */
-function seededRandom(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)] as T,
-  };
-}
 function seedFor(name: string): number {
   const fromEnv = Number(process.env.PIGEON_TEST_SEED);
   const seed = Number.isFinite(fromEnv) && process.env.PIGEON_TEST_SEED ? fromEnv : Math.floor(Math.random() * 2 ** 31);
