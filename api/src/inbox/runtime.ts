@@ -21,7 +21,12 @@ export interface InboxRuntimeOptions {
 
 export async function createInboxRuntime(options: InboxRuntimeOptions): Promise<{ inbox: InboxRuntime; close(): Promise<void> }> {
   // A connection in subscriber mode can do nothing else; its commands wait out a reconnect.
-  const subscriber = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
+  const subscriber = new Redis(options.redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    // Named, so operators (and tests) can find this process's subscriber in CLIENT LIST.
+    connectionName: `${options.prefix}:inbox-subscriber`,
+  });
   subscriber.on('error', (error) => options.log.debug('redis subscriber error', { error }));
   await subscriber.connect();
   const hub = new InboxHub({
