@@ -1,7 +1,7 @@
-// The render step of one notification: render (sandboxed), then in one transaction mark it
-// DELIVERED, store the content and append the recipient's next inbox event; publish the wake-up
-// after commit. Render errors are permanent (FAILED with a reason); anything thrown from here is
-// an infrastructure error and BullMQ retries it.
+// The render step of one notification: render (sandboxed), then in one transaction (one call of a
+// database function) mark it DELIVERED, store the content and append the recipient's next inbox
+// event; publish the wake-up after commit. Render errors are permanent (FAILED with a reason);
+// anything thrown from here is an infrastructure error and BullMQ retries it.
 import type { PrismaClient } from '@pigeon/schema';
 import type { InboxWakeUp, WakeUpPublisher } from './channels.ts';
 import type { RenderJobData } from './jobs.ts';
@@ -33,87 +33,79 @@ export function templateContext(
   };
 }
 
+interface RenderRow {
+  id: string;
+  environment_id: string;
+  recipient_id: string;
+  status: string;
+  template_key: string | null;
+  title: string | null;
+  body: string | null;
+  action_url: string | null;
+  category: string | null;
+  data: unknown;
+  template_id: string | null;
+  title_source: string | null;
+  body_source: string | null;
+  action_url_source: string | null;
+  template_category: string | null;
+  external_id: string;
+  recipient_name: string | null;
+  recipient_email: string | null;
+  recipient_metadata: unknown;
+}
+
 export async function renderNotification(deps: RenderDeps, job: RenderJobData): Promise<RenderResult> {
   const { prisma } = deps;
-  const notification = await prisma.notification.findFirst({
-    where: { id: job.notificationId, environmentId: job.environmentId },
-    include: { template: true, recipient: true },
-  });
+  // One round trip for everything rendering needs (a Prisma include would be three).
+  const [n] = await prisma.$queryRaw<RenderRow[]>`
+    SELECT n.id::text AS id, n.environment_id::text AS environment_id, n.recipient_id::text AS recipient_id,
+           n.status::text AS status, n.template_key, n.title, n.body, n.action_url, n.category, n.data,
+           t.id::text AS template_id, t.title_source, t.body_source, t.action_url_source, t.category AS template_category,
+           r.external_id, r.name AS recipient_name, r.email AS recipient_email, r.metadata AS recipient_metadata
+      FROM notifications AS n
+      JOIN recipients AS r ON r.id = n.recipient_id
+      LEFT JOIN templates AS t ON t.id = n.template_id
+     WHERE n.id = ${job.notificationId}::uuid AND n.environment_id = ${job.environmentId}::uuid`;
   // Already processed (a duplicate job from the reconciler, or a retry after commit): nothing to do.
-  if (!notification) return { outcome: 'skipped', status: 'MISSING' };
-  if (notification.status !== 'ACCEPTED') return { outcome: 'skipped', status: notification.status };
+  if (!n) return { outcome: 'skipped', status: 'MISSING' };
+  if (n.status !== 'ACCEPTED') return { outcome: 'skipped', status: n.status };
 
   let content: RenderedContent;
-  if (notification.templateKey !== null) {
-    if (!notification.template) {
-      return markFailed(deps, job, `Template "${notification.templateKey}" was deleted before the notification was rendered.`);
+  if (n.template_key !== null) {
+    if (n.template_id === null || n.title_source === null || n.body_source === null) {
+      return markFailed(deps, job, `Template "${n.template_key}" was deleted before the notification was rendered.`);
     }
-    const { template } = notification;
     const outcome = await deps.sandbox.render(
-      { title: template.titleSource, body: template.bodySource, actionUrl: template.actionUrlSource },
-      templateContext(notification.data, notification.recipient),
+      { title: n.title_source, body: n.body_source, actionUrl: n.action_url_source },
+      templateContext(n.data, { externalId: n.external_id, name: n.recipient_name, email: n.recipient_email, metadata: n.recipient_metadata }),
     );
     if (!outcome.ok) {
       const { error } = outcome;
       const where = error.line ? ` (line ${error.line}${error.column ? `, column ${error.column}` : ''})` : '';
-      return markFailed(deps, job, `Template "${template.key}" ${error.field}${where}: ${error.message}`);
+      return markFailed(deps, job, `Template "${n.template_key}" ${error.field}${where}: ${error.message}`);
     }
     // The caller's actionUrl, when given, overrides the template's.
-    content = { ...outcome.content, actionUrl: notification.actionUrl ?? outcome.content.actionUrl };
+    content = { ...outcome.content, actionUrl: n.action_url ?? outcome.content.actionUrl };
   } else {
-    content = { title: notification.title ?? '', body: notification.body ?? '', actionUrl: notification.actionUrl };
+    content = { title: n.title ?? '', body: n.body ?? '', actionUrl: n.action_url };
   }
 
-  const seq = await prisma.$transaction(async (tx) => {
-    // Lock order everywhere: the recipient row first, then its notifications. The recipient lock
-    // is what makes inbox sequence order equal commit order, and it lets us know the next sequence
-    // number before using it.
-    // NO KEY UPDATE: serializes inbox changes without blocking the KEY SHARE lock that inserting a
-    // notification (its foreign key to the recipient) takes, so sends never wait for deliveries.
-    const [locked] = await tx.$queryRaw<{ last_seq: number }[]>`
-      SELECT last_seq FROM recipients WHERE id = ${notification.recipientId}::uuid FOR NO KEY UPDATE`;
-    if (!locked) throw new Error(`Recipient ${notification.recipientId} vanished while delivering ${notification.id}`);
-    const nextSeq = locked.last_seq + 1;
-    const updated = await tx.notification.updateMany({
-      where: { id: notification.id, status: 'ACCEPTED' },
-      data: {
-        status: 'DELIVERED',
-        title: content.title,
-        body: content.body,
-        actionUrl: content.actionUrl,
-        category: notification.category ?? notification.template?.category ?? null,
-        deliveredAt: new Date(),
-        deliveredSeq: nextSeq,
-      },
-    });
-    if (updated.count === 0) return null;
-    const [counts] = await tx.$queryRaw<{ last_seq: number; unread_count: number; unseen_count: number }[]>`
-      UPDATE recipients
-         SET last_seq = last_seq + 1, unread_count = unread_count + 1, unseen_count = unseen_count + 1
-       WHERE id = ${notification.recipientId}::uuid
-   RETURNING last_seq, unread_count, unseen_count`;
-    if (!counts || counts.last_seq !== nextSeq) throw new Error(`Inbox sequence of ${notification.recipientId} moved while locked`);
-    await tx.inboxEvent.create({
-      data: {
-        recipientId: notification.recipientId,
-        seq: nextSeq,
-        environmentId: notification.environmentId,
-        type: 'DELIVERED',
-        notificationId: notification.id,
-        unreadCount: counts.unread_count,
-        unseenCount: counts.unseen_count,
-      },
-    });
-    return nextSeq;
-  });
-  if (seq === null) return { outcome: 'skipped', status: 'RACED' };
+  // One statement: the database function takes the recipient lock, marks the notification
+  // DELIVERED with the next sequence number and appends the inbox event (see its migration for
+  // the lock order and invariants). No row back: someone else delivered it first.
+  const [delivered] = await prisma.$queryRaw<{ seq: number }[]>`
+    SELECT seq FROM pigeon_deliver_notification(
+      ${n.id}::uuid, ${content.title}, ${content.body}, ${content.actionUrl}, ${n.category ?? n.template_category ?? null})`;
+  if (!delivered) return { outcome: 'skipped', status: 'RACED' };
+  const { seq } = delivered;
 
-  const wakeUp: InboxWakeUp = { environmentId: notification.environmentId, recipientId: notification.recipientId, seq };
+  const wakeUp: InboxWakeUp = { environmentId: n.environment_id, recipientId: n.recipient_id, seq };
   try {
     await deps.wakeUps.publish(wakeUp);
   } catch (error) {
     // Live delivery is best effort: subscribers re-read from Postgres, which already has the event.
-    deps.log.warn('inbox wake-up publish failed', { notificationId: notification.id, error });
+    deps.log.warn('inbox wake-up publish failed', { notificationId: n.id, error });
   }
   return { outcome: 'delivered', seq };
 }

@@ -11,6 +11,7 @@ import { Repeater } from '@graphql-yoga/subscription';
 import type { InboxEvent, Notification, PrismaClient } from '@pigeon/schema';
 import type { Logger } from '@pigeon/worker';
 import { decodeInboxCursor } from './cursor.ts';
+import { type InboxEventRow, readInboxEvents } from './event-log.ts';
 import type { InboxHub } from './live.ts';
 import type { InboxOwner } from './state.ts';
 
@@ -58,7 +59,7 @@ const READ_RETRY_MS = 1_000;
 /** setTimeout's limit. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-export function eventView(row: InboxEvent & { notification: Notification | null }): InboxEventView {
+export function eventView(row: InboxEventRow): InboxEventView {
   return {
     recipientId: row.recipientId,
     seq: row.seq,
@@ -170,14 +171,9 @@ export function inboxEventStream(options: InboxStreamOptions): Repeater<InboxStr
           return;
         }
         woken = false;
-        let rows: (InboxEvent & { notification: Notification | null })[];
+        let rows: InboxEventRow[];
         try {
-          rows = await prisma.inboxEvent.findMany({
-            where: { recipientId: owner.recipientId, seq: { gt: lastSent } },
-            orderBy: { seq: 'asc' },
-            take: batchSize,
-            include: { notification: true },
-          });
+          rows = await readInboxEvents(prisma, owner.recipientId, lastSent, batchSize);
         } catch (error) {
           log.warn('inbox stream read failed; retrying', { recipientId: owner.recipientId, error });
           await sleep(READ_RETRY_MS);

@@ -38,9 +38,12 @@ export const NotificationRef = builder.prismaObject('Notification', {
     readAt: t.expose('readAt', { type: 'DateTime', nullable: true }),
     seenAt: t.expose('seenAt', { type: 'DateTime', nullable: true }),
     archivedAt: t.expose('archivedAt', { type: 'DateTime', nullable: true }),
-    read: t.boolean({ select: { readAt: true }, resolve: (n) => n.readAt !== null }),
-    seen: t.boolean({ select: { seenAt: true }, resolve: (n) => n.seenAt !== null }),
-    archived: t.boolean({ select: { archivedAt: true }, resolve: (n) => n.archivedAt !== null }),
+    // No field-level `select`: every scalar is loaded with the object anyway, and a `select` here
+    // made Pothos re-read rows that did not come through a Pothos query (stream events) — one
+    // query per event per stream.
+    read: t.boolean({ resolve: (n) => n.readAt !== null }),
+    seen: t.boolean({ resolve: (n) => n.seenAt !== null }),
+    archived: t.boolean({ resolve: (n) => n.archivedAt !== null }),
     inboxSeq: t.exposeInt('deliveredSeq', {
       nullable: true,
       description: "The inbox sequence number of its DELIVERED event (compare with ALL_READ / ALL_SEEN events' upToSeq).",
