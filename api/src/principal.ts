@@ -62,16 +62,14 @@ export async function resolvePrincipal(
     if (!match) throw unauthenticated('The Authorization header must be "Bearer <API key or client token>".');
     const token = match[1] as string;
     if (looksLikeApiKey(token)) {
-      const key = await prisma.apiKey.findUnique({
-        where: { keyHash: sha256(token) },
-        select: {
-          id: true,
-          environmentId: true,
-          revokedAt: true,
-          lastUsedAt: true,
-          environment: { select: { projectId: true, apiKeyOpsPerMinute: true } },
-        },
-      });
+      // One joined read (a Prisma include would be two round trips on every API-key request).
+      const [key] = await prisma.$queryRaw<
+        { id: string; environmentId: string; revokedAt: Date | null; lastUsedAt: Date | null; projectId: string; opsPerMinute: number }[]
+      >`
+        SELECT k.id::text AS id, k.environment_id::text AS "environmentId", k.revoked_at AS "revokedAt",
+               k.last_used_at AS "lastUsedAt", e.project_id::text AS "projectId", e.api_key_ops_per_minute AS "opsPerMinute"
+          FROM api_keys AS k JOIN environments AS e ON e.id = k.environment_id
+         WHERE k.key_hash = ${sha256(token)}`;
       if (!key || key.revokedAt) throw unauthenticated('The API key is unknown or has been revoked.');
       if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
         // Fire and forget: bookkeeping must not slow down or fail the request it describes.
@@ -82,8 +80,8 @@ export async function resolvePrincipal(
           kind: 'apiKey',
           apiKeyId: key.id,
           environmentId: key.environmentId,
-          projectId: key.environment.projectId,
-          opsPerMinute: key.environment.apiKeyOpsPerMinute,
+          projectId: key.projectId,
+          opsPerMinute: key.opsPerMinute,
         },
         csrfRejected: false,
       };
