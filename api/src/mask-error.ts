@@ -23,7 +23,33 @@ export function maskError(error: unknown, message: string, log: Logger): Error {
       return new GraphQLError(e.originalError.message ?? 'Invalid arguments.', { extensions: { code: 'BAD_USER_INPUT' } });
     }
   }
+  const cause = e?.originalError ?? error;
+  if (isOverload(cause)) {
+    log.warn('overloaded: no database connection in time', { error: cause });
+    return new GraphQLError('The service is overloaded; retry shortly.', {
+      extensions: { code: 'OVERLOADED', retryAfter: 1, http: { status: 503, headers: { 'retry-after': '1' } } },
+    });
+  }
   const requestId = randomUUID();
   log.error('unexpected error', { requestId, error: e?.originalError ?? error });
   return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } });
+}
+
+/**
+ * Waiting too long for a database connection (the pool's timeout, or Prisma's for starting a
+ * transaction) means too much work, not a broken request: the caller may retry.
+ */
+function isOverload(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown; cause?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (e.code === 'P2024' || e.code === 'P2028') return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  if (
+    /timeout exceeded when trying to connect|Unable to start a transaction in the given time|Timed out fetching a new connection/i.test(
+      message,
+    )
+  ) {
+    return true;
+  }
+  return e.cause !== undefined && e.cause !== error && isOverload(e.cause);
 }

@@ -18,10 +18,15 @@ export interface PostgresOptions {
   url: string;
   /** Connections in this process's pool. */
   poolSize?: number;
+  /**
+   * How long a query waits for a free connection (default 5 s): under overload callers get a
+   * retryable error (the API answers OVERLOADED) instead of an ever-growing queue.
+   */
+  connectionTimeoutMs?: number;
 }
 
-export function openPostgres({ url, poolSize = 10 }: PostgresOptions): Database {
-  const adapter = new PrismaPg({ connectionString: url, max: poolSize });
+export function openPostgres({ url, poolSize = 10, connectionTimeoutMs = 5_000 }: PostgresOptions): Database {
+  const adapter = new PrismaPg({ connectionString: url, max: poolSize, connectionTimeoutMillis: connectionTimeoutMs });
   const prisma = new PrismaClient({ adapter });
   return {
     prisma,
