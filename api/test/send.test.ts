@@ -1,4 +1,5 @@
 import { renderJob } from '@pigeon/worker';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createTenant, createTestApi, type Tenant, type TestApi } from './harness.ts';
 
@@ -155,6 +156,19 @@ describe('idempotency', () => {
     expect(jobs.filter((j) => j.data.notificationId === rows[0]?.id)).toHaveLength(1);
   });
 
+  it('writes nothing for a repeated key: no recipient, no profile change', async () => {
+    const first = await send({ to: 'idem-4', recipient: { name: 'First' }, title: 'A', body: 'a', idempotencyKey: 'order-1004' });
+    const sameRecipient = await send({ to: 'idem-4', recipient: { name: 'Second' }, title: 'A', body: 'a', idempotencyKey: 'order-1004' });
+    const otherRecipient = await send({ to: 'idem-4-other', title: 'A', body: 'a', idempotencyKey: 'order-1004' });
+    for (const result of [sameRecipient, otherRecipient]) {
+      expect(result).toMatchObject({ __typename: 'IdempotencyConflictError', notificationId: first.notification.id });
+    }
+    const recipients = await api.db.prisma.recipient.findMany({
+      where: { environmentId: tenant.developmentId, externalId: { in: ['idem-4', 'idem-4-other'] } },
+    });
+    expect(recipients.map((r) => [r.externalId, r.name])).toEqual([['idem-4', 'First']]);
+  });
+
   it('scopes keys to the environment: the same key in production is a separate send', async () => {
     const input = { to: 'idem-3', title: 'A', body: 'a', idempotencyKey: 'shared-key' };
     const dev = await send(input);
@@ -270,5 +284,233 @@ describe('content', () => {
     await api.db.prisma.template.delete({ where: { id: template.id } });
     expect(await send(input)).toMatchObject({ __typename: 'SendSuccess', duplicate: true, notification: { id: first.notification.id } });
     expect(await send({ ...input, idempotencyKey: 'a-new-key' })).toMatchObject({ __typename: 'TemplateNotFoundError' });
+  });
+});
+
+describe('one statement per send', () => {
+  const FULL = `mutation Send($input: SendInput!) {
+    send(input: $input) {
+      __typename
+      ... on SendSuccess { duplicate notification { ...All } }
+      ... on Error { code message }
+    }
+  }
+  fragment All on Notification {
+    id environmentId status failureReason template title body actionUrl category data idempotencyKey
+    createdAt deliveredAt readAt seenAt archivedAt read seen archived inboxSeq
+    recipient { id externalId name email metadata }
+  }`;
+
+  /** A connection of its own, outside the API's pool: to hold locks and watch who waits for them. */
+  async function connect(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: api.databaseUrl });
+    await client.connect();
+    return client;
+  }
+
+  /** Waits until `n` backends of this database wait for a lock; false if that never happens (or `done()`). */
+  async function lockWaiters(monitor: pg.Client, n: number, done: () => boolean = () => false): Promise<boolean> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && !done()) {
+      const { rows } = await monitor.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      if (rows[0].n >= n) return true;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return false;
+  }
+
+  async function recipientRows(externalId: string) {
+    return api.db.prisma.recipient.findMany({ where: { environmentId: tenant.developmentId, externalId } });
+  }
+
+  it('answers with the notification exactly as a later read of the stored row shows it', async () => {
+    await api.gql(
+      `mutation { createTemplate(input: { key: "digest", title: "t", body: "b", category: "weekly" }) { __typename } }`,
+      {},
+      bearer(tenant.apiKey),
+    );
+    const inputs = [
+      { to: 'as-stored', recipient: { name: 'Ann', metadata: { plan: 'pro' } }, title: 'A & B', body: '<b>', data: { x: [1] } },
+      { to: 'as-stored', template: 'digest', data: { n: 2 }, idempotencyKey: 'as-stored-1', actionUrl: '/inbox' },
+      { to: 'as-stored', template: 'digest', category: 'override' },
+    ];
+    for (const input of inputs) {
+      const { body } = await api.gql(FULL, { input }, bearer(tenant.apiKey));
+      expect(body.errors, JSON.stringify(input)).toBeUndefined();
+      const sent = body.data.send.notification;
+      const read = await api.gql(
+        `query($id: ID!) { notification(id: $id) { ...All } } ${FULL.slice(FULL.indexOf('fragment'))}`,
+        {
+          id: sent.id,
+        },
+        bearer(tenant.apiKey),
+      );
+      expect(read.body.data.notification, JSON.stringify(input)).toEqual(sent);
+    }
+    const rows = await api.db.prisma.notification.findMany({ where: { recipient: { externalId: 'as-stored' } }, orderBy: { id: 'asc' } });
+    const template = await api.db.prisma.template.findFirstOrThrow({ where: { environmentId: tenant.developmentId, key: 'digest' } });
+    expect(rows.map((r) => [r.templateId, r.templateKey, r.category, r.title, r.body, r.status])).toEqual([
+      [null, null, null, 'A &amp; B', '&lt;b&gt;', 'ACCEPTED'],
+      [template.id, 'digest', 'weekly', null, null, 'ACCEPTED'],
+      [template.id, 'digest', 'override', null, null, 'ACCEPTED'],
+    ]);
+  });
+
+  it('writes nothing, not even the recipient, when the template does not exist', async () => {
+    const result = await send({ to: 'never-created', recipient: { name: 'Nobody' }, template: 'missing-template' });
+    expect(result).toMatchObject({ __typename: 'TemplateNotFoundError', key: 'missing-template' });
+    expect(await recipientRows('never-created')).toEqual([]);
+  });
+
+  it('gives every one of 40 concurrent first sends to a new recipient the same recipient row', async () => {
+    for (const [externalId, recipient] of [
+      ['crowd-plain', undefined],
+      ['crowd-profile', { name: 'Crowd', email: 'crowd@example.com' }],
+    ] as const) {
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => send({ to: externalId, recipient, title: `#${i}`, body: 'b' })),
+      );
+      expect(results.map((r) => r.__typename)).toEqual(Array(40).fill('SendSuccess'));
+      const rows = await recipientRows(externalId);
+      expect(rows).toHaveLength(1);
+      const notifications = await api.db.prisma.notification.findMany({ where: { recipientId: rows[0]?.id } });
+      expect(notifications).toHaveLength(40);
+      if (recipient) expect(rows[0]).toMatchObject(recipient);
+    }
+  });
+
+  it('retries when the recipient was created by a transaction that committed after the send statement began', async () => {
+    // Deterministic version of the race above: the sends' statements take their snapshots, then
+    // wait on the uncommitted row (ON CONFLICT); once it commits they can neither insert it nor see
+    // it, so only the second statement finds it.
+    const holder = await connect();
+    const monitor = await connect();
+    try {
+      for (const [externalId, recipient] of [
+        ['late-plain', undefined],
+        ['late-profile', { name: 'Late', email: 'late@example.com' }],
+      ] as const) {
+        await holder.query('BEGIN');
+        const { rows } = await holder.query(
+          `INSERT INTO recipients (id, environment_id, external_id, updated_at) VALUES (gen_random_uuid(), $1, $2, now()) RETURNING id::text`,
+          [tenant.developmentId, externalId],
+        );
+        const held = rows[0].id as string;
+        const sends = Array.from({ length: 6 }, (_, i) => send({ to: externalId, recipient, title: `#${i}`, body: 'b' }));
+        const allWaiting = await lockWaiters(monitor, 6);
+        await holder.query('COMMIT');
+        expect(allWaiting, 'the sends never queued behind the uncommitted recipient').toBe(true);
+        const results = await Promise.all(sends);
+        expect(results.map((r) => r.__typename)).toEqual(Array(6).fill('SendSuccess'));
+        expect((await recipientRows(externalId)).map((r) => r.id)).toEqual([held]);
+        const stored = await api.db.prisma.recipient.findUniqueOrThrow({ where: { id: held } });
+        if (recipient) expect(stored).toMatchObject(recipient);
+        expect(await api.db.prisma.notification.count({ where: { recipientId: held } })).toBe(6);
+      }
+
+      // createClientToken upserts recipients with the same statement.
+      await holder.query('BEGIN');
+      const { rows } = await holder.query(
+        `INSERT INTO recipients (id, environment_id, external_id, updated_at) VALUES (gen_random_uuid(), $1, 'late-token', now()) RETURNING id::text`,
+        [tenant.developmentId],
+      );
+      const minting = Array.from({ length: 4 }, () =>
+        api.gql(`mutation { createClientToken(recipient: "late-token") { recipient { id } } }`, {}, bearer(tenant.apiKey)),
+      );
+      const allWaiting = await lockWaiters(monitor, 4);
+      await holder.query('COMMIT');
+      expect(allWaiting, 'the mints never queued behind the uncommitted recipient').toBe(true);
+      const minted = await Promise.all(minting);
+      expect(minted.map((m) => m.body.errors ?? m.body.data.createClientToken.recipient.id)).toEqual(Array(4).fill(rows[0].id));
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      await holder.end();
+      await monitor.end();
+    }
+  });
+
+  it('answers from the winner when a concurrent transaction commits the same key while the send inserts', async () => {
+    const first = await send({ to: 'key-race', title: 'x', body: 'y' });
+    const holder = await connect();
+    const monitor = await connect();
+    try {
+      await holder.query('BEGIN');
+      const { rows } = await holder.query(
+        `INSERT INTO notifications (id, environment_id, recipient_id, idempotency_key, request_hash, updated_at)
+         SELECT gen_random_uuid(), environment_id, recipient_id, 'key-race', 'another payload', now() FROM notifications WHERE id = $1
+         RETURNING id::text`,
+        [first.notification.id],
+      );
+      // The send's snapshot has no row with the key; its insert waits on the uncommitted one.
+      const sending = send({ to: 'key-race', title: 'x', body: 'y', idempotencyKey: 'key-race' });
+      const waiting = await lockWaiters(monitor, 1);
+      await holder.query('COMMIT');
+      expect(waiting, 'the send never waited for the uncommitted key').toBe(true);
+      expect(await sending).toMatchObject({ __typename: 'IdempotencyConflictError', notificationId: rows[0].id });
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      await holder.end();
+      await monitor.end();
+    }
+  });
+
+  it('does not wait for a delivery holding the recipient row FOR NO KEY UPDATE', async () => {
+    const profile = { name: 'Busy', email: 'busy@example.com' };
+    await send({ to: 'busy', recipient: profile, title: 'first', body: 'b' });
+    const [recipient] = await recipientRows('busy');
+    const holder = await connect();
+    const monitor = await connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM recipients WHERE id = $1 FOR NO KEY UPDATE', [recipient?.id]);
+      for (const input of [
+        { to: 'busy', title: 'plain', body: 'b' },
+        { to: 'busy', recipient: profile, title: 'same profile', body: 'b' },
+        { to: 'busy', recipient: { name: 'Busy' }, title: 'part of the same profile', body: 'b' },
+      ]) {
+        let finished = false;
+        const sending = send(input).finally(() => {
+          finished = true;
+        });
+        // Either the send finishes, or it queues behind the lock (then this fails instead of hanging).
+        const waiting = lockWaiters(monitor, 1, () => finished).then((queued) => ({ queued }));
+        const outcome = await Promise.race([sending, waiting]);
+        expect(outcome, input.title).toMatchObject({ __typename: 'SendSuccess' });
+        await waiting;
+      }
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+      await monitor.end();
+    }
+    expect(await api.db.prisma.notification.count({ where: { recipientId: recipient?.id } })).toBe(4);
+  });
+
+  it('answers TemplateNotFoundError when the template is deleted while the send inserts', async () => {
+    await api.gql(
+      `mutation { createTemplate(input: { key: "vanishing", title: "t", body: "b" }) { __typename } }`,
+      {},
+      bearer(tenant.apiKey),
+    );
+    const template = await api.db.prisma.template.findFirstOrThrow({ where: { environmentId: tenant.developmentId, key: 'vanishing' } });
+    const holder = await connect();
+    const monitor = await connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('DELETE FROM templates WHERE id = $1', [template.id]);
+      // The send's snapshot still has the template; its foreign key check waits for the delete.
+      const sending = send({ to: 'vanishing-user', template: 'vanishing' });
+      const waiting = await lockWaiters(monitor, 1);
+      await holder.query('COMMIT');
+      expect(waiting, 'the send never waited for the deleted template row').toBe(true);
+      expect(await sending).toMatchObject({ __typename: 'TemplateNotFoundError', key: 'vanishing' });
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      await holder.end();
+      await monitor.end();
+    }
+    expect(await api.db.prisma.notification.count({ where: { templateKey: 'vanishing' } })).toBe(0);
   });
 });

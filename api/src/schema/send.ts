@@ -1,15 +1,17 @@
-// `send`: validate, upsert the recipient, insert the notification (one transaction), enqueue, return.
-// The database decides duplicates: UNIQUE(environment_id, idempotency_key) lets exactly one of any
-// number of concurrent sends with one key commit; the others read the winner back.
+// `send`: validate, then one SQL statement (template lookup, recipient upsert, notification insert),
+// enqueue, return. One statement is atomic without an interactive transaction, and costs one round
+// trip. The database decides duplicates: UNIQUE(environment_id, idempotency_key) lets exactly one of
+// any number of concurrent sends with one key commit; the others read the winner back.
 import { createHash } from 'node:crypto';
-import type { Notification, Prisma } from '@pigeon/schema';
+import { type Notification, Prisma } from '@pigeon/schema';
 import { enqueueRender } from '@pigeon/worker';
 import { escapeHtml } from '@pigeon/worker/render/escape';
+import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { IdempotencyConflictError, TemplateNotFoundError, ValidationError } from '../errors.ts';
-import { upsertRecipient } from '../recipients.ts';
+import { RECIPIENT_ATTEMPTS, recipientCtes } from '../recipients.ts';
 import { isForeignKeyViolation, isUniqueViolation } from '../unique-violation.ts';
 import { validate } from '../validation.ts';
 import { NotificationRef } from './notification.ts';
@@ -149,6 +151,99 @@ function duplicateOf(original: Notification, idempotencyKey: string, hash: strin
   return { notification: original, duplicate: true };
 }
 
+/** Every column of the Notification model, so the inserted row answers like a Prisma read would. */
+const notificationColumns = {
+  id: 'id::text',
+  environmentId: 'environment_id::text',
+  recipientId: 'recipient_id::text',
+  templateId: 'template_id::text',
+  templateKey: 'template_key',
+  title: 'title',
+  body: 'body',
+  actionUrl: 'action_url',
+  category: 'category',
+  data: 'data',
+  status: 'status::text',
+  failureReason: 'failure_reason',
+  idempotencyKey: 'idempotency_key',
+  requestHash: 'request_hash',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  deliveredAt: 'delivered_at',
+  deliveredSeq: 'delivered_seq',
+  readAt: 'read_at',
+  seenAt: 'seen_at',
+  archivedAt: 'archived_at',
+} satisfies Record<keyof Notification, string>;
+const returningNotification = Prisma.raw(
+  Object.entries(notificationColumns)
+    .map(([field, column]) => `${column} AS "${field}"`)
+    .join(', '),
+);
+
+/** The SQLSTATE of a failed raw query: Prisma reports it as P2010 carrying the driver adapter's error. */
+function sqlState(error: unknown): string | undefined {
+  if (isUniqueViolation(error)) return '23505';
+  if (isForeignKeyViolation(error)) return '23503';
+  const meta = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null)?.meta;
+  const code = meta?.driverAdapterError?.cause?.originalCode;
+  return typeof code === 'string' ? code : undefined;
+}
+
+type SendStatementResult = { kind: 'inserted' | 'duplicate'; notification: Notification } | { kind: 'templateNotFound' };
+
+/**
+ * One statement: find an earlier send with this idempotency key, look up the template (when named),
+ * upsert the recipient and insert the notification. It writes nothing when the key was already used
+ * (a retry: answered without an error, since pg's pool drops a connection whose query failed) or the
+ * template does not exist. A concurrent send with the key that commits after this statement's
+ * snapshot still surfaces as the unique violation. Runs a second time when a concurrent first send
+ * created the recipient after the snapshot (see recipientCtes).
+ */
+async function runSendStatement(ctx: Context, environmentId: string, input: SendFields, hash: string): Promise<SendStatementResult> {
+  const template = input.template
+    ? Prisma.sql`SELECT id, category FROM templates WHERE environment_id = ${environmentId}::uuid AND key = ${input.template}`
+    : Prisma.sql`SELECT NULL::uuid AS id, NULL::text AS category`;
+  const existing = input.idempotencyKey
+    ? Prisma.sql`SELECT ${returningNotification} FROM notifications
+        WHERE environment_id = ${environmentId}::uuid AND idempotency_key = ${input.idempotencyKey}`
+    : Prisma.sql`SELECT ${returningNotification} FROM notifications WHERE false`;
+  const data = input.data == null ? null : JSON.stringify(input.data);
+  // Inline content is stored as templates render: HTML with the text escaped, so every
+  // notification's title and body follow one rule for clients.
+  const title = input.template ? null : escapeHtml(input.title ?? '');
+  const body = input.template ? null : escapeHtml(input.body ?? '');
+  const writeWhen = Prisma.sql`EXISTS (SELECT 1 FROM template) AND NOT EXISTS (SELECT 1 FROM existing)`;
+  for (let attempt = 1; attempt <= RECIPIENT_ATTEMPTS; attempt++) {
+    const rows = await ctx.prisma.$queryRaw<({ templateFound: boolean; duplicate: boolean | null } & Notification)[]>`
+      WITH existing AS (${existing}),
+      template AS (${template}),
+      ${recipientCtes(environmentId, input.to, input.recipient, writeWhen)},
+      notification AS (
+        INSERT INTO notifications (id, environment_id, recipient_id, template_id, template_key, title, body, action_url,
+          category, data, idempotency_key, request_hash)
+        SELECT ${uuidv7()}::uuid, ${environmentId}::uuid, recipient.id, template.id, ${input.template ?? null}::text,
+          ${title}::text, ${body}::text, ${input.actionUrl ?? null}::text, COALESCE(${input.category ?? null}::text, template.category),
+          ${data}::jsonb, ${input.idempotencyKey ?? null}::text, ${hash}
+        FROM recipient CROSS JOIN template
+        WHERE NOT EXISTS (SELECT 1 FROM existing)
+        RETURNING ${returningNotification}
+      )
+      SELECT EXISTS (SELECT 1 FROM template) AS "templateFound", found.*
+      FROM (VALUES (1)) AS one LEFT JOIN (
+        SELECT false AS duplicate, notification.* FROM notification
+        UNION ALL
+        SELECT true AS duplicate, existing.* FROM existing
+      ) AS found ON true`;
+    const { templateFound, duplicate, ...notification } = rows[0] as { templateFound: boolean; duplicate: boolean | null } & Notification;
+    // A retry of a send that succeeded before the template was deleted is still a duplicate.
+    if (duplicate) return { kind: 'duplicate', notification };
+    if (!templateFound) return { kind: 'templateNotFound' };
+    if (duplicate === false) return { kind: 'inserted', notification };
+  }
+  throw new Error('Recipient neither inserted nor visible twice in a row (deleted concurrently?); retry.');
+}
+
 builder.mutationField('send', (t) =>
   t.field({
     type: SendSuccessRef,
@@ -166,50 +261,22 @@ builder.mutationField('send', (t) =>
       const input = validate(sendSchema, args.input);
       const hash = requestHash(input);
 
-      let template: { id: string; category: string | null } | null = null;
-      if (input.template) {
-        template = await ctx.prisma.template.findUnique({
-          where: { environmentId_key: { environmentId, key: input.template } },
-          select: { id: true, category: true },
-        });
-        if (!template) {
-          // A retry of a send that succeeded before the template was deleted is still a duplicate.
-          const original = input.idempotencyKey ? await findByKey(ctx, environmentId, input.idempotencyKey) : null;
-          if (original) return duplicateOf(original, input.idempotencyKey as string, hash);
-          throw new TemplateNotFoundError(input.template);
-        }
-      }
-
-      let notification: Notification;
+      let result: SendStatementResult;
       try {
-        notification = await ctx.prisma.$transaction(async (tx) => {
-          const recipientId = await upsertRecipient(tx, environmentId, input.to, input.recipient);
-          return tx.notification.create({
-            data: {
-              environmentId,
-              recipientId,
-              templateId: template?.id ?? null,
-              templateKey: input.template ?? null,
-              // Inline content is stored as templates render: HTML with the text escaped, so every
-              // notification's title and body follow one rule for clients.
-              title: input.template ? null : escapeHtml(input.title ?? ''),
-              body: input.template ? null : escapeHtml(input.body ?? ''),
-              actionUrl: input.actionUrl ?? null,
-              category: input.category ?? template?.category ?? null,
-              data: (input.data ?? undefined) as Prisma.InputJsonValue | undefined,
-              idempotencyKey: input.idempotencyKey ?? null,
-              requestHash: hash,
-            },
-          });
-        });
+        result = await runSendStatement(ctx, environmentId, input, hash);
       } catch (error) {
-        // The template was deleted between the lookup and the insert (foreign key violation).
-        if (input.template && isForeignKeyViolation(error)) throw new TemplateNotFoundError(input.template);
-        if (!input.idempotencyKey || !isUniqueViolation(error)) throw error;
+        const state = sqlState(error);
+        // The template was deleted between the statement's snapshot and its insert (foreign key violation).
+        if (input.template && state === '23503') throw new TemplateNotFoundError(input.template);
+        // A concurrent send with this key committed first.
+        if (!input.idempotencyKey || state !== '23505') throw error;
         const original = await findByKey(ctx, environmentId, input.idempotencyKey);
         if (!original) throw error;
         return duplicateOf(original, input.idempotencyKey, hash);
       }
+      if (result.kind === 'templateNotFound') throw new TemplateNotFoundError(input.template as string);
+      if (result.kind === 'duplicate') return duplicateOf(result.notification, input.idempotencyKey as string, hash);
+      const { notification } = result;
 
       try {
         await withTimeout(enqueueRender(ctx.renderQueue, { notificationId: notification.id, environmentId }), ENQUEUE_TIMEOUT_MS);
