@@ -78,7 +78,12 @@ export async function renderNotification(deps: RenderDeps, job: RenderJobData): 
     }
     const outcome = await deps.sandbox.render(
       { title: n.title_source, body: n.body_source, actionUrl: n.action_url_source },
-      templateContext(n.data, { externalId: n.external_id, name: n.recipient_name, email: n.recipient_email, metadata: n.recipient_metadata }),
+      templateContext(n.data, {
+        externalId: n.external_id,
+        name: n.recipient_name,
+        email: n.recipient_email,
+        metadata: n.recipient_metadata,
+      }),
     );
     if (!outcome.ok) {
       const { error } = outcome;
