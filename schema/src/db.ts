@@ -1,5 +1,6 @@
 // One factory for both databases: the same Prisma client and migrations run on embedded PGlite
 // (no DATABASE_URL) and on PostgreSQL through @prisma/adapter-pg.
+import { createHash } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
@@ -25,8 +26,29 @@ export interface PostgresOptions {
   connectionTimeoutMs?: number;
 }
 
+/**
+ * Names for prepared statements, so each connection parses and plans a statement once instead of on
+ * every execution (the hot paths' statements are large CTEs; planning them was most of PostgreSQL's
+ * CPU per send). The name is a hash of the SQL text, remembered for the texts seen most recently.
+ */
+function statementNames(): (query: { sql: string }) => string {
+  const names = new Map<string, string>();
+  return ({ sql }) => {
+    let name = names.get(sql);
+    if (name === undefined) {
+      name = `p_${createHash('sha1').update(sql).digest('base64url')}`;
+      if (names.size >= 2_000) names.delete(names.keys().next().value as string);
+      names.set(sql, name);
+    }
+    return name;
+  };
+}
+
 export function openPostgres({ url, poolSize = 10, connectionTimeoutMs = 5_000 }: PostgresOptions): Database {
-  const adapter = new PrismaPg({ connectionString: url, max: poolSize, connectionTimeoutMillis: connectionTimeoutMs });
+  const adapter = new PrismaPg(
+    { connectionString: url, max: poolSize, connectionTimeoutMillis: connectionTimeoutMs },
+    { statementNameGenerator: statementNames() },
+  );
   const prisma = new PrismaClient({ adapter });
   return {
     prisma,
