@@ -31,6 +31,7 @@ import {
   postgresCpuMeter,
   readFileLimit,
   readMemory,
+  runBench,
   type Service,
   sleep,
   uniqueName,
@@ -111,16 +112,7 @@ const split = (s: string) => s.split(' ').filter(Boolean);
 const round = (n: number) => Math.round(n * 10) / 10;
 
 const cleanup = createCleanup();
-let exitCode = 0;
-try {
-  exitCode = await run();
-} catch (error) {
-  console.error(error);
-  exitCode = 1;
-} finally {
-  await cleanup.run();
-}
-process.exit(exitCode);
+await runBench(cleanup, run);
 
 async function run(): Promise<number> {
   const random = seededRandom(args.seed);

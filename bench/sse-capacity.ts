@@ -35,6 +35,7 @@ import {
   raiseFileLimit,
   readFileLimit,
   readMemory,
+  runBench,
   type Service,
   sleep,
   uniqueName,
@@ -112,16 +113,7 @@ interface StepResult {
 }
 
 const cleanup = createCleanup();
-let exitCode = 0;
-try {
-  exitCode = await run();
-} catch (error) {
-  console.error(error);
-  exitCode = 1;
-} finally {
-  await cleanup.run();
-}
-process.exit(exitCode);
+await runBench(cleanup, run);
 
 async function run(): Promise<number> {
   const random = seededRandom(args.seed);

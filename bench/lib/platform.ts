@@ -352,3 +352,17 @@ export function createCleanup(): Cleanup {
   }
   return { add: (step) => steps.push(step), run };
 }
+
+/** A bench's main: runs it, always cleans up, and exits with its code (1 when it throws). */
+export async function runBench(cleanup: Cleanup, run: () => Promise<number>): Promise<never> {
+  let exitCode = 0;
+  try {
+    exitCode = await run();
+  } catch (error) {
+    console.error(error);
+    exitCode = 1;
+  } finally {
+    await cleanup.run();
+  }
+  process.exit(exitCode);
+}
