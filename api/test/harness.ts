@@ -134,6 +134,23 @@ export async function createTestApi(overrides: Record<string, string> = {}): Pro
   };
 }
 
+/** Anything that runs one GraphQL operation the way TestApi.gql does (in-process or over HTTP). */
+export type GqlClient = Pick<TestApi, 'gql'>;
+
+/** The same gql() over real HTTP, for servers running as their own processes or listeners. */
+export function httpClient(base: string): GqlClient {
+  return {
+    async gql(query, variables, headers = {}) {
+      const response = await fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, body: (await response.json()) as { data?: any; errors?: any }, response };
+    },
+  };
+}
+
 export interface Tenant {
   userId: string;
   sessionHeaders: Record<string, string>;
@@ -145,7 +162,7 @@ export interface Tenant {
 }
 
 /** Signs a user up, returns headers that authenticate as their session (cookie + CSRF). */
-export async function signUp(api: TestApi, email = `${uniqueName('u')}@example.com`, password = 'correct horse battery staple') {
+export async function signUp(api: GqlClient, email = `${uniqueName('u')}@example.com`, password = 'correct horse battery staple') {
   const { body, response } = await api.gql(
     `mutation($input: SignUpInput!) { signUp(input: $input) { __typename ... on AuthPayload { csrfToken user { id } } ... on Error { code message } } }`,
     { input: { email, password } },
@@ -164,7 +181,7 @@ export async function signUp(api: TestApi, email = `${uniqueName('u')}@example.c
 }
 
 /** A user with a project, both environments, and an API key in each. */
-export async function createTenant(api: TestApi): Promise<Tenant> {
+export async function createTenant(api: GqlClient): Promise<Tenant> {
   const user = await signUp(api);
   const created = await api.gql(
     `mutation { createProject(input: { name: "Acme" }) { __typename ... on CreateProjectSuccess { project { id environments { id kind } } } } }`,
@@ -203,7 +220,7 @@ export function bearer(token: string): Record<string, string> {
 
 /** Mints a client token for `recipient` with an API key; returns the token and the recipient's id. */
 export async function mintClientToken(
-  api: TestApi,
+  api: GqlClient,
   apiKey: string,
   recipient: string,
   ttlSeconds?: number,

@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import { afterAll, expect, it } from 'vitest';
 import { loadApiEnv } from '../src/env.ts';
 import { type RunningServer, type ServerHooks, startServer } from '../src/server.ts';
-import { createTestDatabase, flushPrefix, TEST_REDIS_URL, uniqueName } from './harness.ts';
+import { createTenant, createTestDatabase, flushPrefix, httpClient, mintClientToken, TEST_REDIS_URL, uniqueName } from './harness.ts';
 import { mulberry32 } from './random.ts';
 
 const SEED = process.env.PIGEON_CHAOS_SEED ? Number(process.env.PIGEON_CHAOS_SEED) >>> 0 : randomInt(2 ** 31);
@@ -83,50 +83,19 @@ async function gql(base: string, query: string, variables: Record<string, unknow
  * budget is raised: this test makes thousands of inbox calls a minute for one recipient on purpose.
  */
 async function setUpRecipient(base: string, recipient: string) {
-  const signUp = await gql(base, `mutation($i: SignUpInput!) { signUp(input: $i) { __typename ... on AuthPayload { csrfToken } } }`, {
-    i: { email: `${uniqueName('chaos')}@example.com`, password: 'correct horse battery staple' },
-  });
-  const session = {
-    cookie: signUp.res.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; '),
-    'x-csrf-token': signUp.data.signUp.csrfToken as string,
-  };
-  const project = await gql(
-    base,
-    `mutation { createProject(input: { name: "Chaos" }) { ... on CreateProjectSuccess { project { environments { id kind } } } } }`,
-    {},
-    session,
-  );
-  const environmentId = project.data.createProject.project.environments.find((e: { kind: string }) => e.kind === 'DEVELOPMENT').id;
+  const client = httpClient(base);
+  const tenant = await createTenant(client);
+  const environmentId = tenant.developmentId;
   const budget = await gql(
     base,
     `mutation($e: ID!) { updateEnvironment(environmentId: $e, input: { clientTokenOpsPerMinute: 1000000 }) {
        __typename ... on UpdateEnvironmentSuccess { environment { clientTokenOpsPerMinute } } } }`,
     { e: environmentId },
-    session,
+    tenant.sessionHeaders,
   );
   expect(budget.data.updateEnvironment.environment.clientTokenOpsPerMinute).toBe(1_000_000);
-  const key = await gql(
-    base,
-    `mutation($e: ID!) { createApiKey(environmentId: $e, input: { name: "chaos" }) { ... on CreatedApiKey { secret } } }`,
-    { e: environmentId },
-    session,
-  );
-  const apiKey = key.data.createApiKey.secret as string;
-  const minted = await gql(
-    base,
-    `mutation($r: String!) { createClientToken(recipient: $r, ttlSeconds: 3600) { token recipient { id } } }`,
-    { r: recipient },
-    { authorization: `Bearer ${apiKey}` },
-  );
-  return {
-    apiKey,
-    environmentId: environmentId as string,
-    token: minted.data.createClientToken.token as string,
-    recipientId: minted.data.createClientToken.recipient.id as string,
-  };
+  const { token, recipientId } = await mintClientToken(client, tenant.apiKey, recipient, 3600);
+  return { apiKey: tenant.apiKey, environmentId, token, recipientId };
 }
 
 // ---------------------------------------------------------------------------------------------

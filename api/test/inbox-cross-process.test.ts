@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createClient, type ExecutionResult } from 'graphql-sse';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestDatabase, flushPrefix, TEST_REDIS_URL, uniqueName } from './harness.ts';
+import { createTenant, createTestDatabase, flushPrefix, httpClient, TEST_REDIS_URL, uniqueName } from './harness.ts';
 
 const API_ENTRY = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const WORKER_ENTRY = fileURLToPath(new URL('../../worker/src/main.ts', import.meta.url));
@@ -191,35 +191,8 @@ function subscribe(base: string, token: string, after?: string) {
 
 // --- the test ---------------------------------------------------------------------------------
 
-async function setUpTenantOn(base: string) {
-  const signUp = await gql(base, `mutation($i: SignUpInput!) { signUp(input: $i) { ... on AuthPayload { csrfToken } } }`, {
-    i: { email: `${uniqueName('xproc')}@example.com`, password: 'correct horse battery staple' },
-  });
-  const session = {
-    cookie: signUp.res.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; '),
-    'x-csrf-token': signUp.data.signUp.csrfToken as string,
-  };
-  const project = await gql(
-    base,
-    `mutation { createProject(input: { name: "Cross-process" }) { ... on CreateProjectSuccess { project { environments { id kind } } } } }`,
-    {},
-    session,
-  );
-  const environmentId = project.data.createProject.project.environments.find((e: { kind: string }) => e.kind === 'DEVELOPMENT').id;
-  const key = await gql(
-    base,
-    `mutation($e: ID!) { createApiKey(environmentId: $e, input: { name: "xproc" }) { ... on CreatedApiKey { secret } } }`,
-    { e: environmentId },
-    session,
-  );
-  return { apiKey: key.data.createApiKey.secret as string };
-}
-
 it('a subscriber on one API process sees sends and inbox changes made through the other, and resumes on it without repeats', async () => {
-  const { apiKey } = await setUpTenantOn(api2);
+  const { apiKey } = await createTenant(httpClient(api2));
   const keyAuth = { authorization: `Bearer ${apiKey}` };
   const minted = await gql(api2, `mutation { createClientToken(recipient: "xproc-user") { token } }`, {}, keyAuth);
   const token = minted.data.createClientToken.token as string;

@@ -20,10 +20,11 @@ import {
   createTenant,
   createTestDatabase,
   flushPrefix,
+  type GqlClient,
+  httpClient,
   mintClientToken,
   TEST_REDIS_URL,
   type Tenant,
-  type TestApi,
   uniqueName,
 } from './harness.ts';
 import { mulberry32 } from './random.ts';
@@ -44,17 +45,9 @@ const openStreams = new Set<InboxStream>();
 /** The afterAttach pause: when set for a recipient, its next stream waits here after attaching to live. */
 const pauses = new Map<string, { paused: () => void; release: Promise<void> }>();
 
-/** Real HTTP against the running server; shaped like the harness's in-process gql(). */
-async function gql<T = any>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
-  const response = await fetch(`${base}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  return { status: response.status, body: (await response.json()) as { data?: T; errors?: any }, response };
-}
-// The harness's tenant and token helpers only use gql(); here it goes over HTTP to the real server.
-const api = { gql } as unknown as TestApi;
+/** The harness's gql(), over real HTTP to the running server (its tenant and token helpers use it). */
+const api: GqlClient = { gql: (query, variables, headers) => httpClient(base).gql(query, variables, headers) };
+const gql = api.gql;
 
 beforeAll(async () => {
   database = await createTestDatabase();
