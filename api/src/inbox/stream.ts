@@ -36,7 +36,9 @@ export type InboxStreamItem =
   /** The token expired: the stream ends with an UNAUTHENTICATED error. */
   | { kind: 'expired' }
   /** The token's recipient does not exist (a hand-made token): the stream ends with UNAUTHENTICATED. */
-  | { kind: 'gone' };
+  | { kind: 'gone' }
+  /** Something unexpected failed (logged): the stream ends with a masked error. */
+  | { kind: 'error' };
 
 export interface InboxStreamHooks {
   /** Runs after the stream is attached to live wake-ups and before it reads Postgres (tests pause here). */
@@ -77,24 +79,43 @@ export function inboxEventStream(options: InboxStreamOptions): Repeater<InboxStr
   const { prisma, hub, owner, log, hooks, batchSize = 200 } = options;
   return new Repeater<InboxStreamItem>(async (push, stop) => {
     let stopped = false;
-    void stop.then(() => {
-      stopped = true;
-    });
     let lastSent = Number.MAX_SAFE_INTEGER; // nothing is "ahead" until the start position is known
     let woken = false;
     let resume: () => void = () => {};
+    // One reaction on `stop` for the stream's whole life (a race against `stop` per wait would add
+    // one per event, kept until the stream ends).
+    void stop.then(() => {
+      stopped = true;
+      resume();
+    });
     const wake = () => {
       woken = true;
       resume();
     };
-    const sleep = (ms: number) =>
-      Promise.race([
-        stop,
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, ms);
-          void stop.then(() => clearTimeout(timer));
-        }),
-      ]);
+    /** Until a wake-up, the stop, or `ms` (when given). */
+    const nextWake = (ms?: number) =>
+      new Promise<void>((resolve) => {
+        const timer = ms === undefined ? undefined : setTimeout(resolve, ms);
+        resume = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        if (stopped) resume();
+      }).then(() => {
+        resume = () => {};
+      });
+    /** Runs a database read until it succeeds (a blip must not end every stream), or the stream stops. */
+    const retrying = async <T>(what: string, read: () => Promise<T>): Promise<{ value: T } | null> => {
+      while (!stopped) {
+        try {
+          return { value: await read() };
+        } catch (error) {
+          log.warn(`inbox stream ${what} failed; retrying`, { recipientId: owner.recipientId, error });
+          await nextWake(READ_RETRY_MS);
+        }
+      }
+      return null;
+    };
 
     const detach = await hub.attach(
       owner.environmentId,
@@ -107,12 +128,17 @@ export function inboxEventStream(options: InboxStreamOptions): Repeater<InboxStr
     // Tokens live at most 24 h, well inside setTimeout's range.
     const expiryTimer = setTimeout(wake, Math.max(0, Math.min(options.expiresAt.getTime() - Date.now(), MAX_TIMER_MS)));
 
-    const snapshot = async (type: 'RESYNC' | 'CONNECTED', reason: string | null): Promise<InboxEventView | null> => {
-      const r = await prisma.recipient.findFirst({
-        where: { id: owner.recipientId, environmentId: owner.environmentId },
-        select: { lastSeq: true, unreadCount: true, unseenCount: true },
-      });
-      if (!r) return null;
+    /** The inbox's current position as a CONNECTED or RESYNC event; null when the stream stopped. */
+    const snapshot = async (type: 'RESYNC' | 'CONNECTED', reason: string | null): Promise<InboxEventView | 'gone' | null> => {
+      const read = await retrying('snapshot', () =>
+        prisma.recipient.findFirst({
+          where: { id: owner.recipientId, environmentId: owner.environmentId },
+          select: { lastSeq: true, unreadCount: true, unseenCount: true },
+        }),
+      );
+      if (!read) return null;
+      const r = read.value;
+      if (!r) return 'gone';
       return {
         recipientId: owner.recipientId,
         seq: r.lastSeq,
@@ -125,14 +151,14 @@ export function inboxEventStream(options: InboxStreamOptions): Repeater<InboxStr
         reason,
       };
     };
-    const gone = async () => {
-      await push({ kind: 'gone' });
-      return false;
-    };
-    /** Tells the client to refetch, and continues from the inbox's current position. */
-    const resync = async (reason: string) => {
-      const view = await snapshot('RESYNC', reason);
-      if (!view) return gone();
+    /** Sends CONNECTED or RESYNC and continues from there; false when the stream must end. */
+    const announcePosition = async (type: 'RESYNC' | 'CONNECTED', reason: string | null): Promise<boolean> => {
+      const view = await snapshot(type, reason);
+      if (view === null) return false;
+      if (view === 'gone') {
+        await push({ kind: 'gone' });
+        return false;
+      }
       lastSent = view.seq;
       await push({ kind: 'event', view });
       return true;
@@ -146,19 +172,17 @@ export function inboxEventStream(options: InboxStreamOptions): Repeater<InboxStr
       let mustFind = false;
       const position = options.after == null ? null : decodeInboxCursor(options.after);
       if (options.after == null) {
-        const view = await snapshot('CONNECTED', null);
-        if (!view) return void (await gone());
-        lastSent = view.seq;
-        await push({ kind: 'event', view });
+        if (!(await announcePosition('CONNECTED', null))) return;
       } else if (!position) {
-        if (!(await resync('The cursor is malformed.'))) return;
+        if (!(await announcePosition('RESYNC', 'The cursor is malformed.'))) return;
       } else if (position.recipientId !== owner.recipientId) {
-        if (!(await resync('The cursor belongs to another inbox.'))) return;
+        if (!(await announcePosition('RESYNC', 'The cursor belongs to another inbox.'))) return;
       } else {
         const view = await snapshot('CONNECTED', null);
-        if (!view) return void (await gone());
+        if (view === null) return;
+        if (view === 'gone') return void (await push({ kind: 'gone' }));
         if (position.seq > view.seq) {
-          if (!(await resync('The cursor is ahead of this inbox.'))) return;
+          if (!(await announcePosition('RESYNC', 'The cursor is ahead of this inbox.'))) return;
         } else {
           lastSent = position.seq;
           mustFind = position.seq < view.seq;
@@ -171,36 +195,30 @@ export function inboxEventStream(options: InboxStreamOptions): Repeater<InboxStr
           return;
         }
         woken = false;
-        let rows: InboxEventRow[];
-        try {
-          rows = await readInboxEvents(prisma, owner.recipientId, lastSent, batchSize);
-        } catch (error) {
-          log.warn('inbox stream read failed; retrying', { recipientId: owner.recipientId, error });
-          await sleep(READ_RETRY_MS);
-          continue;
-        }
-        const first = rows[0];
-        if ((mustFind && !first) || (first && first.seq !== lastSent + 1)) {
-          // Only pruning (retention) removes events: the ones the client needs are gone.
-          if (!(await resync('Events after the cursor are older than the retention window.'))) return;
-          mustFind = false;
-          continue;
-        }
+        const read = await retrying('read', () => readInboxEvents(prisma, owner.recipientId, lastSent, batchSize));
+        if (!read) return;
+        const rows = read.value;
+        // Sequence numbers have no holes, so a missing one can only have been pruned (retention):
+        // the events the client needs are gone. Checked for every row, not just the first.
+        const broken = (mustFind && rows.length === 0) || rows.some((row, i) => row.seq !== lastSent + 1 + i);
         mustFind = false;
+        if (broken) {
+          if (!(await announcePosition('RESYNC', 'Events after the cursor are older than the retention window.'))) return;
+          continue;
+        }
         for (const row of rows) {
           if (stopped) return;
           lastSent = row.seq;
           await push({ kind: 'event', view: eventView(row) });
         }
         if (rows.length === batchSize || woken || stopped) continue;
-        await Promise.race([
-          new Promise<void>((resolve) => {
-            resume = resolve;
-          }),
-          stop,
-        ]);
-        resume = () => {};
+        await nextWake();
       }
+    } catch (error) {
+      // Nothing may escape: a rejected stream would surface as an unhandled rejection in the SSE
+      // layer and take the process down. The client gets a masked error and resubscribes.
+      log.error('inbox stream failed', { recipientId: owner.recipientId, error });
+      await push({ kind: 'error' });
     } finally {
       detach();
       clearTimeout(expiryTimer);

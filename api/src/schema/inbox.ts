@@ -1,6 +1,7 @@
 // The inbox as a client token sees it: its own recipient's notifications and counters, the
 // mutations that change them, and the live stream of inbox events (GraphQL over SSE).
 import type { Prisma } from '@pigeon/schema';
+import { GraphQLError } from 'graphql';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { NotFoundError, unauthenticated, ValidationError } from '../errors.ts';
@@ -93,8 +94,8 @@ const InboxChangeRef = builder.objectRef<InboxChange>('InboxChange').implement({
   }),
 });
 
-async function finish(ctx: Context, change: InboxChange): Promise<InboxChange> {
-  await announce(ctx.inbox.wakeUps, change, (error) => ctx.log.warn('inbox wake-up publish failed', { error }));
+function finish(ctx: Context, change: InboxChange): InboxChange {
+  announce(ctx.inbox.wakeUps, change, (error) => ctx.log.warn('inbox wake-up publish failed', { error }));
   return change;
 }
 
@@ -140,7 +141,7 @@ for (const [field, kind] of [
       }. A notification delivered after that position stays as it is, even one arriving during the call. One ${kind} event.`,
       args: { upTo: t.arg.string() },
       authScopes: { clientToken: true },
-      errors: { types: [ValidationError], directResult: true },
+      errors: { types: [ValidationError, NotFoundError], directResult: true },
       resolve: async (_root, args, ctx) => finish(ctx, await markAllUpTo(ctx.prisma, ownerOf(ctx), kind, args.upTo)),
     }),
   );
@@ -207,6 +208,9 @@ builder.subscriptionField('inboxEvents', (t) =>
       if (item.kind === 'expired')
         throw unauthenticated('The client token has expired: mint a new one and resubscribe from your last cursor.');
       if (item.kind === 'gone') throw unauthenticated(RECIPIENT_GONE);
+      if (item.kind === 'error') {
+        throw new GraphQLError('Unexpected error: resubscribe with your last cursor.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+      }
       return item.view;
     },
   }),
