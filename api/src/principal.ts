@@ -66,7 +66,7 @@ export async function resolvePrincipal(
       const [key] = await prisma.$queryRaw<
         { id: string; environmentId: string; revokedAt: Date | null; lastUsedAt: Date | null; projectId: string; opsPerMinute: number }[]
       >`
-        SELECT k.id::text AS id, k.environment_id::text AS "environmentId", k.revoked_at AS "revokedAt",
+        /* prepared */ SELECT k.id::text AS id, k.environment_id::text AS "environmentId", k.revoked_at AS "revokedAt",
                k.last_used_at AS "lastUsedAt", e.project_id::text AS "projectId", e.api_key_ops_per_minute AS "opsPerMinute"
           FROM api_keys AS k JOIN environments AS e ON e.id = k.environment_id
          WHERE k.key_hash = ${sha256(token)}`;

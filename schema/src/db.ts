@@ -26,18 +26,23 @@ export interface PostgresOptions {
   connectionTimeoutMs?: number;
 }
 
+/** Marks a hot statement (first thing in its SQL text) whose plan each connection should keep. */
+export const PREPARED_MARKER = '/* prepared */';
+
 /**
- * Names for prepared statements, so each connection parses and plans a statement once instead of on
- * every execution (the hot paths' statements are large CTEs; planning them was most of PostgreSQL's
- * CPU per send). The name is a hash of the SQL text, remembered for the texts seen most recently.
+ * Names for prepared statements, so each connection parses and plans a hot statement once instead
+ * of on every execution (the hot paths' statements are large CTEs; planning them was most of
+ * PostgreSQL's CPU per send). Only statements carrying PREPARED_MARKER are named: both pg and the
+ * server keep a named statement for the connection's lifetime, and the texts Prisma builds from
+ * client selections are unbounded in number.
  */
 function statementNames(): (query: { sql: string }) => string {
   const names = new Map<string, string>();
   return ({ sql }) => {
+    if (!sql.includes(PREPARED_MARKER)) return undefined as unknown as string; // unnamed: not kept
     let name = names.get(sql);
     if (name === undefined) {
       name = `p_${createHash('sha1').update(sql).digest('base64url')}`;
-      if (names.size >= 2_000) names.delete(names.keys().next().value as string);
       names.set(sql, name);
     }
     return name;

@@ -59,7 +59,7 @@ export async function renderNotification(deps: RenderDeps, job: RenderJobData): 
   const { prisma } = deps;
   // One round trip for everything rendering needs (a Prisma include would be three).
   const [n] = await prisma.$queryRaw<RenderRow[]>`
-    SELECT n.id::text AS id, n.environment_id::text AS environment_id, n.recipient_id::text AS recipient_id,
+    /* prepared */ SELECT n.id::text AS id, n.environment_id::text AS environment_id, n.recipient_id::text AS recipient_id,
            n.status::text AS status, n.template_key, n.title, n.body, n.action_url, n.category, n.data,
            t.id::text AS template_id, t.title_source, t.body_source, t.action_url_source, t.category AS template_category,
            r.external_id, r.name AS recipient_name, r.email AS recipient_email, r.metadata AS recipient_metadata
@@ -100,7 +100,7 @@ export async function renderNotification(deps: RenderDeps, job: RenderJobData): 
   // DELIVERED with the next sequence number and appends the inbox event (see its migration for
   // the lock order and invariants). No row back: someone else delivered it first.
   const [delivered] = await prisma.$queryRaw<{ seq: number }[]>`
-    SELECT seq FROM pigeon_deliver_notification(
+    /* prepared */ SELECT seq FROM pigeon_deliver_notification(
       ${n.id}::uuid, ${content.title}, ${content.body}, ${content.actionUrl}, ${n.category ?? n.template_category ?? null})`;
   if (!delivered) return { outcome: 'skipped', status: 'RACED' };
   const { seq } = delivered;

@@ -42,7 +42,7 @@ export async function readInboxEvents(
   limit: number,
 ): Promise<InboxEventRow[]> {
   const rows = await prisma.$queryRaw<RawRow[]>`
-    SELECT e.recipient_id::text AS "recipientId", e.seq, e.environment_id::text AS "environmentId", e.type::text AS type,
+    /* prepared */ SELECT e.recipient_id::text AS "recipientId", e.seq, e.environment_id::text AS "environmentId", e.type::text AS type,
            e.notification_id::text AS "notificationId", e.unread_count AS "unreadCount", e.unseen_count AS "unseenCount",
            e.up_to_seq AS "upToSeq", e.created_at AS "createdAt", ${notificationColumns}
       FROM inbox_events AS e

@@ -216,7 +216,7 @@ async function runSendStatement(ctx: Context, environmentId: string, input: Send
   const writeWhen = Prisma.sql`EXISTS (SELECT 1 FROM template) AND NOT EXISTS (SELECT 1 FROM existing)`;
   for (let attempt = 1; attempt <= RECIPIENT_ATTEMPTS; attempt++) {
     const rows = await ctx.prisma.$queryRaw<({ templateFound: boolean; duplicate: boolean | null } & Notification)[]>`
-      WITH existing AS (${existing}),
+      /* prepared */ WITH existing AS (${existing}),
       template AS (${template}),
       ${recipientCtes(environmentId, input.to, input.recipient, writeWhen)},
       notification AS (
