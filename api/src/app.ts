@@ -226,7 +226,8 @@ export function createApp({ db, redis, renderQueue, env, log, inbox }: AppDeps):
         // parsing (where bodyLimitPlugin works), so the stream endpoint's limit is enforced here:
         // a declared length is required (fetch always sends one for a JSON body) and Node's parser
         // never delivers more than it.
-        if (path === STREAM_PATH && req.method === 'POST') {
+        // Same test as the plugin's (it serves any path ending in the endpoint).
+        if (path.endsWith(STREAM_PATH) && req.method === 'POST') {
           const declared = Number(req.headers['content-length'] ?? Number.NaN);
           const refusal = !Number.isFinite(declared)
             ? { status: 411, code: 'LENGTH_REQUIRED', message: 'Stream requests need a Content-Length header.' }

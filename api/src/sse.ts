@@ -63,6 +63,21 @@ export function graphqlSsePlugin({ endpoint, log }: { endpoint: string; log: Log
         },
       };
     },
+    // The stream endpoint parses requests itself, past Yoga's request checks (body limit, NUL and
+    // nesting guards); it serves only what it is for. Queries and mutations go to /graphql.
+    onExecute({ args, setResultAndStopExecution }) {
+      const request = (args.contextValue as { request?: Request }).request;
+      if (request && new URL(request.url).pathname.endsWith(endpoint)) {
+        setResultAndStopExecution({
+          data: null,
+          errors: [
+            new GraphQLError(`Only subscriptions are served on ${endpoint}; send queries and mutations to /graphql.`, {
+              extensions: { code: 'BAD_REQUEST' },
+            }),
+          ],
+        });
+      }
+    },
     onRequest(payload) {
       const started = inner.onRequest?.(payload);
       if (!started) return;

@@ -75,6 +75,25 @@ it('applies the body limit to the SSE stream endpoint too: oversized 413, undecl
   } as RequestInit);
   expect(chunked.status).toBe(411);
   expect(((await chunked.json()) as any).errors[0].extensions.code).toBe('LENGTH_REQUIRED');
+
+  // The plugin serves any path ending in the endpoint: the limit covers those too.
+  const prefixed = await fetch(`${url}/x/graphql/stream`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: huge,
+  });
+  expect(prefixed.status).toBe(413);
+});
+
+it('serves only subscriptions on the stream endpoint (queries and mutations skip its request checks)', async () => {
+  const res = await fetch(`${url}/graphql/stream`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...bearer(tenant.apiKey) },
+    body: JSON.stringify({ query: 'mutation { send(input: { to: "x", title: "t", body: "b" }) { __typename } }' }),
+  });
+  const text = await res.text();
+  expect(text).toContain('"code":"BAD_REQUEST"');
+  expect(await api.db.prisma.notification.count({ where: { recipient: { externalId: 'x' } } })).toBe(0);
 });
 
 it('answers malformed JSON, invalid UTF-8 and GraphQL syntax errors with a clear error', async () => {
