@@ -92,13 +92,18 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   }, options.reconcileIntervalMs);
   timer.unref();
 
-  let pruning: Promise<unknown> = Promise.resolve();
+  let pruning: Promise<unknown> | null = null;
   const pruneTimer = setInterval(() => {
+    // One pass at a time: a long pass (a big backlog) is not joined by the next tick's.
+    if (pruning) return;
     pruning = pruneInboxEvents(db.prisma, { retentionHours: options.inboxRetentionHours })
       .then((n) => {
         if (n > 0) log.info('pruned inbox events', { count: n, retentionHours: options.inboxRetentionHours });
       })
-      .catch((error) => log.warn('inbox event pruning failed', { error }));
+      .catch((error) => log.warn('inbox event pruning failed', { error }))
+      .finally(() => {
+        pruning = null;
+      });
   }, options.inboxPruneIntervalMs);
   pruneTimer.unref();
 

@@ -137,13 +137,17 @@ export class ClientTokenVerifier {
     const environmentId = audience?.startsWith('pigeon:environment:') ? audience.slice('pigeon:environment:'.length) : '';
     if (!isUuid(environmentId)) throw new ClientTokenError('The client token does not name a Pigeon environment.');
 
+    const before = this.#cache.get(environmentId);
+    // Whether this call reads the database anyway (nothing cached, or too old): then a forced
+    // re-read right after would read the same row again.
+    const readNow = !before || Date.now() - before.at >= CACHE_TTL_MS;
     let environment = await this.#environment(environmentId, false);
     let result = environment ? await verifyWith(token, environment, now) : null;
     if (!result || result === 'bad-signature') {
       // Throttled on the last forced re-read, not on the cache's age: the first failure after a
       // rotation elsewhere always re-reads, and forged tokens cause at most one read a second.
       const forcedAt = this.#forcedAt.get(environmentId) ?? 0;
-      if (Date.now() - forcedAt >= REFRESH_AFTER_MS) {
+      if (!readNow && Date.now() - forcedAt >= REFRESH_AFTER_MS) {
         this.#forcedAt.set(environmentId, Date.now());
         if (this.#forcedAt.size > 10_000) {
           const oldest = this.#forcedAt.keys().next().value;

@@ -3,7 +3,7 @@
 // last listener leaves), plus the two things that make an at-most-once pub/sub safe to build on:
 //   - after the subscriber connection comes back from a disconnect, and
 //   - periodically while streams are idle,
-// it asks Postgres for every watched recipient's last sequence in one query and wakes the streams
+// it asks Postgres for every watched recipient's last sequence (one query per 5,000) and wakes the streams
 // that are behind. Wake-ups carry no data a stream trusts: a woken stream reads Postgres.
 
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
@@ -42,6 +42,7 @@ export class InboxHub {
   readonly #watches = new Set<Watch>();
   readonly #timer: NodeJS.Timeout;
   #rechecking: Promise<void> | null = null;
+  #again = false;
   #closed = false;
   #ending = false;
   #disconnected = false;
@@ -71,17 +72,38 @@ export class InboxHub {
         });
       },
     };
-    this.#target = createRedisEventTarget({ publishClient: options.publisher, subscribeClient: adapter as unknown as Redis });
+    this.#target = createRedisEventTarget({
+      publishClient: options.publisher,
+      subscribeClient: adapter as unknown as Redis,
+      // Parsing runs inside ioredis's message event: a malformed message must not throw there.
+      serializer: {
+        stringify: JSON.stringify,
+        parse: (text: string) => {
+          try {
+            return JSON.parse(text);
+          } catch {
+            return null;
+          }
+        },
+      },
+    });
 
     subscriber.on('close', () => {
       this.#disconnected = true;
+      // Confirmations from before the drop say nothing about the new connection.
+      this.#confirmed.clear();
     });
     subscriber.on('ready', () => {
-      // Messages published while the connection was down are gone: catch up from Postgres.
+      // Messages published while the connection was down are gone: catch up from Postgres. ioredis
+      // emits 'ready' before it re-sends SUBSCRIBE; a PING queues behind that, so once it answers
+      // the channels are live again and the recheck cannot miss a publish in between.
       if (!this.#disconnected) return;
       this.#disconnected = false;
       log.info('redis subscriber reconnected; rechecking inbox streams', { streams: this.#watches.size });
-      void this.recheck();
+      subscriber
+        .ping()
+        .catch(() => {})
+        .then(() => this.recheck());
     });
     this.#timer = setInterval(() => void this.recheck(), options.recheckIntervalMs);
     this.#timer.unref();
@@ -140,7 +162,12 @@ export class InboxHub {
 
   /** One query for every watched recipient; wakes each stream with its recipient's last sequence. */
   recheck(): Promise<void> {
-    if (this.#rechecking || this.#watches.size === 0 || this.#closed) return this.#rechecking ?? Promise.resolve();
+    if (this.#rechecking) {
+      // The one running may have read before what this caller needs to see: run once more after it.
+      this.#again = true;
+      return this.#rechecking;
+    }
+    if (this.#watches.size === 0 || this.#closed) return Promise.resolve();
     const watches = [...this.#watches];
     const ids = [...new Set(watches.map((w) => w.recipientId))];
     this.#rechecking = (async () => {
@@ -159,6 +186,10 @@ export class InboxHub {
         this.#options.log.warn('inbox recheck failed', { error });
       } finally {
         this.#rechecking = null;
+        if (this.#again) {
+          this.#again = false;
+          void this.recheck();
+        }
       }
     })();
     return this.#rechecking;

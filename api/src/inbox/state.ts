@@ -123,7 +123,7 @@ export async function changeNotifications(
         FROM notifications
        WHERE recipient_id = ${owner.recipientId}::uuid AND environment_id = ${owner.environmentId}::uuid
          AND status = 'DELIVERED' AND id = ANY(${wanted}::uuid[])
-         FOR UPDATE`;
+         FOR NO KEY UPDATE`;
     const byId = new Map(rows.map((r) => [r.id, r]));
     const missing = wanted.find((id) => !byId.has(id));
     if (missing !== undefined) throw new NotFoundError('Notification', missing);
@@ -190,8 +190,8 @@ export async function markAllUpTo(
             WITH target AS (
               SELECT id, seen_at IS NULL AS was_unseen, archived_at IS NOT NULL AS archived FROM notifications
                WHERE recipient_id = ${owner.recipientId}::uuid AND environment_id = ${owner.environmentId}::uuid
-                 AND status = 'DELIVERED' AND read_at IS NULL AND delivered_seq <= ${limit}
-                 FOR UPDATE)
+                 AND status = 'DELIVERED' AND read_at IS NULL AND COALESCE(delivered_seq, 0) <= ${limit}
+                 FOR NO KEY UPDATE)
             UPDATE notifications AS n
                SET read_at = ${now}, seen_at = COALESCE(n.seen_at, ${now}), updated_at = ${now}
               FROM target WHERE n.id = target.id
@@ -200,8 +200,8 @@ export async function markAllUpTo(
             WITH target AS (
               SELECT id, archived_at IS NOT NULL AS archived FROM notifications
                WHERE recipient_id = ${owner.recipientId}::uuid AND environment_id = ${owner.environmentId}::uuid
-                 AND status = 'DELIVERED' AND seen_at IS NULL AND delivered_seq <= ${limit}
-                 FOR UPDATE)
+                 AND status = 'DELIVERED' AND seen_at IS NULL AND COALESCE(delivered_seq, 0) <= ${limit}
+                 FOR NO KEY UPDATE)
             UPDATE notifications AS n SET seen_at = ${now}, updated_at = ${now}
               FROM target WHERE n.id = target.id
          RETURNING n.id::text AS id, true AS was_unseen, target.archived`;
@@ -230,8 +230,9 @@ export async function markAllUpTo(
 }
 
 /** After commit: wake the recipient's live streams (best effort; streams re-read Postgres anyway). */
-export async function announce(wakeUps: WakeUpPublisher, change: InboxChange, onError: (error: unknown) => void): Promise<void> {
+export function announce(wakeUps: WakeUpPublisher, change: InboxChange, onError: (error: unknown) => void): void {
   if (change.changedCount === 0) return;
   const { environmentId, recipientId, lastSeq } = change.inbox;
-  await wakeUps.publish({ environmentId, recipientId, seq: lastSeq }).catch(onError);
+  // Not awaited: a slow or absent Redis must not hold up the answer (streams recheck Postgres).
+  wakeUps.publish({ environmentId, recipientId, seq: lastSeq }).catch(onError);
 }
