@@ -43,6 +43,19 @@ export type InboxStreamItem =
 export interface InboxStreamHooks {
   /** Runs after the stream is attached to live wake-ups and before it reads Postgres (tests pause here). */
   afterAttach?: (owner: InboxOwner) => Promise<void>;
+  /** Sees every batch of events a stream reads (tests count them). */
+  onRead?: (owner: InboxOwner, events: number) => void;
+}
+
+/**
+ * The client's connection as far as backpressure goes (Node's ServerResponse fits). graphql-sse
+ * takes events from the stream as fast as they come and queues them in memory until the socket
+ * takes them; pausing reads while the connection is congested keeps that queue to about a batch.
+ */
+export interface StreamConnection {
+  readonly writableNeedDrain: boolean;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
 }
 
 export interface InboxStreamOptions {
@@ -54,6 +67,8 @@ export interface InboxStreamOptions {
   /** The client token's expiry: the stream ends with an UNAUTHENTICATED error then. */
   expiresAt: Date;
   hooks?: InboxStreamHooks;
+  /** The HTTP response carrying the stream, when there is one (in-process requests have none). */
+  connection?: StreamConnection;
   batchSize?: number;
 }
 
@@ -115,6 +130,24 @@ export function inboxEventStream(options: InboxStreamOptions): Repeater<InboxStr
         }
       }
       return null;
+    };
+
+    /** Waits while the client's connection has more unsent data than its buffer holds. */
+    const uncongested = async () => {
+      const c = options.connection;
+      while (c?.writableNeedDrain && !stopped) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            c.off('drain', done);
+            c.off('close', done);
+            resume = () => {};
+            resolve();
+          };
+          c.once('drain', done);
+          c.once('close', done);
+          resume = done;
+        });
+      }
     };
 
     const detach = await hub.attach(
@@ -194,10 +227,13 @@ export function inboxEventStream(options: InboxStreamOptions): Repeater<InboxStr
           await push({ kind: 'expired' });
           return;
         }
+        await uncongested();
+        if (stopped) return;
         woken = false;
         const read = await retrying('read', () => readInboxEvents(prisma, owner.recipientId, lastSent, batchSize));
         if (!read) return;
         const rows = read.value;
+        hooks?.onRead?.(owner, rows.length);
         // Sequence numbers have no holes, so a missing one can only have been pruned (retention):
         // the events the client needs are gone. Checked for every row, not just the first.
         const broken = (mustFind && rows.length === 0) || rows.some((row, i) => row.seq !== lastSent + 1 + i);

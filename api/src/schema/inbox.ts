@@ -7,7 +7,7 @@ import type { Context } from '../context.ts';
 import { NotFoundError, unauthenticated, ValidationError } from '../errors.ts';
 import { encodeInboxCursor } from '../inbox/cursor.ts';
 import { announce, changeNotifications, type InboxAction, type InboxChange, type InboxOwner, markAllUpTo } from '../inbox/state.ts';
-import { type InboxEventView, inboxEventStream } from '../inbox/stream.ts';
+import { type InboxEventView, inboxEventStream, type StreamConnection } from '../inbox/stream.ts';
 import { NotificationRef } from './notification.ts';
 
 const RECIPIENT_GONE = "The client token's recipient does not exist in its environment; mint a new token.";
@@ -202,6 +202,8 @@ builder.subscriptionField('inboxEvents', (t) =>
         after: args.after,
         expiresAt: p.expiresAt,
         hooks: ctx.inbox.hooks,
+        // Yoga's context carries Node's response when the request came through node:http.
+        connection: (ctx as { res?: StreamConnection }).res,
       });
     },
     resolve: (item) => {
