@@ -4,7 +4,7 @@
 // starts. Counters live in Redis (rate-limiter-flexible), shared by every API process.
 
 import type { Logger } from '@pigeon/worker';
-import { type DocumentNode, Kind, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import { type DocumentNode, type GraphQLError, Kind, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
@@ -86,14 +86,16 @@ export function rateBudgetPlugin({ redis, prefix, log }: { redis: Redis; prefix:
     }
   };
 
-  return {
-    async onExecute({ args, setResultAndStopExecution }) {
-      const refused = await charge(args.contextValue, args.document, args.operationName);
-      if (refused) setResultAndStopExecution({ errors: [refused] });
-    },
-    async onSubscribe({ args, setResultAndStopExecution }) {
-      const refused = await charge(args.contextValue, args.document, args.operationName);
-      if (refused) setResultAndStopExecution({ errors: [refused] });
-    },
+  // Queries and mutations (execute) and subscription starts (subscribe) are charged alike.
+  const guard = async ({
+    args,
+    setResultAndStopExecution,
+  }: {
+    args: { contextValue: unknown; document: DocumentNode; operationName?: string | null };
+    setResultAndStopExecution: (result: { errors: GraphQLError[] }) => void;
+  }) => {
+    const refused = await charge(args.contextValue, args.document, args.operationName);
+    if (refused) setResultAndStopExecution({ errors: [refused] });
   };
+  return { onExecute: guard, onSubscribe: guard };
 }

@@ -90,6 +90,17 @@ export class ClientTokenError extends Error {
 }
 
 const CACHE_TTL_MS = 10_000;
+const MAX_ENVIRONMENTS_REMEMBERED = 10_000;
+
+/** Sets a key, dropping the oldest entry when the map is full. */
+function setBounded<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_ENVIRONMENTS_REMEMBERED) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
+}
 /** A failed verification re-reads the secrets at most this often per environment (rotation elsewhere). */
 const REFRESH_AFTER_MS = 1_000;
 
@@ -117,12 +128,8 @@ export class ClientTokenVerifier {
     const cached = this.#cache.get(environmentId);
     if (cached && !fresh && Date.now() - cached.at < CACHE_TTL_MS) return cached.value;
     const value = await this.#prisma.environment.findUnique({ where: { id: environmentId }, select: environmentSigningSelect });
-    this.#cache.set(environmentId, { value, at: Date.now() });
-    if (this.#cache.size > 10_000) {
-      // Bounded: forged tokens naming random environments cannot grow it without limit.
-      const oldest = this.#cache.keys().next().value;
-      if (oldest !== undefined) this.#cache.delete(oldest);
-    }
+    // Bounded: forged tokens naming random environments cannot grow it without limit.
+    setBounded(this.#cache, environmentId, { value, at: Date.now() });
     return value;
   }
 
@@ -148,11 +155,7 @@ export class ClientTokenVerifier {
       // rotation elsewhere always re-reads, and forged tokens cause at most one read a second.
       const forcedAt = this.#forcedAt.get(environmentId) ?? 0;
       if (!readNow && Date.now() - forcedAt >= REFRESH_AFTER_MS) {
-        this.#forcedAt.set(environmentId, Date.now());
-        if (this.#forcedAt.size > 10_000) {
-          const oldest = this.#forcedAt.keys().next().value;
-          if (oldest !== undefined) this.#forcedAt.delete(oldest);
-        }
+        setBounded(this.#forcedAt, environmentId, Date.now());
         environment = await this.#environment(environmentId, true);
         result = environment ? await verifyWith(token, environment, now) : null;
       }

@@ -1,27 +1,11 @@
 // Reading a recipient's inbox events with their notifications in one round trip (a Prisma include
 // would be two): every live event costs each of its streams one read, so this is a hot path.
-import { type InboxEvent, type Notification, Prisma, type PrismaClient } from '@pigeon/schema';
+import type { InboxEvent, Notification, PrismaClient } from '@pigeon/schema';
+import { notificationFields, notificationSelectList } from '../notification-columns.ts';
 
 export type InboxEventRow = InboxEvent & { notification: Notification | null };
 
-const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-/**
- * Every scalar field of Notification, as `n.<column> AS "n.<field>"`. Built from Prisma's own field
- * list (columns are the snake_case of the fields, by the schema's @map convention), so a field
- * added to the model is read here too; a test compares the result with Prisma's own read.
- */
-const notificationFields = Object.values(Prisma.NotificationScalarFieldEnum);
-const notificationColumns = Prisma.raw(
-  notificationFields
-    .map((field) => {
-      const column = `n.${snake(field)}`;
-      // Enums and uuids come back as text, like Prisma's own reads.
-      const cast = field === 'status' || field === 'id' || field.endsWith('Id') ? '::text' : '';
-      return `${column}${cast} AS "n.${field}"`;
-    })
-    .join(', '),
-);
+const notificationColumns = notificationSelectList({ table: 'n', prefix: 'n.' });
 
 type RawRow = Record<string, unknown> & {
   recipientId: string;

@@ -193,12 +193,13 @@ builder.subscriptionField('inboxEvents', (t) =>
     authScopes: { clientToken: true },
     subscribe: (_root, args, ctx) => {
       const p = ctx.principal;
+      // The clientToken auth scope has run; this narrows the type for `expiresAt`.
       if (p?.kind !== 'clientToken') throw unauthenticated('A client token is required.');
       return inboxEventStream({
         prisma: ctx.prisma,
         hub: ctx.inbox.hub,
         log: ctx.log,
-        owner: ownerOf(ctx),
+        owner: { environmentId: p.environmentId, recipientId: p.recipientId },
         after: args.after,
         expiresAt: p.expiresAt,
         hooks: ctx.inbox.hooks,

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { IdempotencyConflictError, TemplateNotFoundError, ValidationError } from '../errors.ts';
+import { notificationSelectList } from '../notification-columns.ts';
 import { RECIPIENT_ATTEMPTS, recipientCtes } from '../recipients.ts';
 import { isForeignKeyViolation, isUniqueViolation } from '../unique-violation.ts';
 import { validate } from '../validation.ts';
@@ -152,34 +153,7 @@ function duplicateOf(original: Notification, idempotencyKey: string, hash: strin
 }
 
 /** Every column of the Notification model, so the inserted row answers like a Prisma read would. */
-const notificationColumns = {
-  id: 'id::text',
-  environmentId: 'environment_id::text',
-  recipientId: 'recipient_id::text',
-  templateId: 'template_id::text',
-  templateKey: 'template_key',
-  title: 'title',
-  body: 'body',
-  actionUrl: 'action_url',
-  category: 'category',
-  data: 'data',
-  status: 'status::text',
-  failureReason: 'failure_reason',
-  idempotencyKey: 'idempotency_key',
-  requestHash: 'request_hash',
-  createdAt: 'created_at',
-  updatedAt: 'updated_at',
-  deliveredAt: 'delivered_at',
-  deliveredSeq: 'delivered_seq',
-  readAt: 'read_at',
-  seenAt: 'seen_at',
-  archivedAt: 'archived_at',
-} satisfies Record<keyof Notification, string>;
-const returningNotification = Prisma.raw(
-  Object.entries(notificationColumns)
-    .map(([field, column]) => `${column} AS "${field}"`)
-    .join(', '),
-);
+const returningNotification = notificationSelectList();
 
 /** The SQLSTATE of a failed raw query: Prisma reports it as P2010 carrying the driver adapter's error. */
 function sqlState(error: unknown): string | undefined {
