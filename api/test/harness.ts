@@ -81,15 +81,22 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function createTestApi(overrides: Record<string, string> = {}): Promise<TestApi> {
-  const database = await createTestDatabase();
-  const prefix = uniqueName('pigeontest');
-  const env = loadApiEnv({
-    DATABASE_URL: database.url,
+/** An API configuration for a test: its own database and Redis prefix, a free port, no logs. */
+export function testEnv(databaseUrl: string, prefix: string, overrides: Record<string, string> = {}): ApiEnv {
+  return loadApiEnv({
+    DATABASE_URL: databaseUrl,
     REDIS_URL: TEST_REDIS_URL,
     REDIS_PREFIX: prefix,
     LOG_LEVEL: 'silent',
     PORT: '0',
+    ...overrides,
+  });
+}
+
+export async function createTestApi(overrides: Record<string, string> = {}): Promise<TestApi> {
+  const database = await createTestDatabase();
+  const prefix = uniqueName('pigeontest');
+  const env = testEnv(database.url, prefix, {
     // In-process requests all come from one "address"; tests of the limit itself override this.
     SIGNUP_MAX_PER_HOUR: '100000',
     ...overrides,

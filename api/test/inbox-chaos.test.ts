@@ -15,9 +15,17 @@ import { createLogger, inboxChannel, type WakeUpPublisher } from '@pigeon/worker
 import { createClient, type ExecutionResult } from 'graphql-sse';
 import { Redis } from 'ioredis';
 import { afterAll, expect, it } from 'vitest';
-import { loadApiEnv } from '../src/env.ts';
 import { type RunningServer, type ServerHooks, startServer } from '../src/server.ts';
-import { createTenant, createTestDatabase, flushPrefix, httpClient, mintClientToken, TEST_REDIS_URL, uniqueName } from './harness.ts';
+import {
+  createTenant,
+  createTestDatabase,
+  flushPrefix,
+  httpClient,
+  mintClientToken,
+  TEST_REDIS_URL,
+  testEnv,
+  uniqueName,
+} from './harness.ts';
 import { mulberry32 } from './random.ts';
 
 const SEED = process.env.PIGEON_CHAOS_SEED ? Number(process.env.PIGEON_CHAOS_SEED) >>> 0 : randomInt(2 ** 31);
@@ -44,15 +52,7 @@ interface ChaosServer {
 async function startChaosServer(recheckIntervalMs: number, hooks: ServerHooks = {}): Promise<ChaosServer> {
   const database = await createTestDatabase();
   const prefix = uniqueName('pigeonchaos');
-  const env = loadApiEnv({
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_PREFIX: prefix,
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    INBOX_RECHECK_INTERVAL_MS: String(recheckIntervalMs),
-    RENDER_THREADS: '1',
-  });
+  const env = testEnv(database.url, prefix, { INBOX_RECHECK_INTERVAL_MS: String(recheckIntervalMs), RENDER_THREADS: '1' });
   const db = openPostgres({ url: database.url, poolSize: 10 });
   let server: RunningServer | null = null;
   cleanups.push(async () => {

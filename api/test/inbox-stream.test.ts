@@ -11,7 +11,6 @@ import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
-import { loadApiEnv } from '../src/env.ts';
 import { encodeInboxCursor } from '../src/inbox/cursor.ts';
 import { createInboxRuntime } from '../src/inbox/runtime.ts';
 import { type RunningServer, startServer } from '../src/server.ts';
@@ -25,6 +24,7 @@ import {
   mintClientToken,
   TEST_REDIS_URL,
   type Tenant,
+  testEnv,
   uniqueName,
 } from './harness.ts';
 import { mulberry32 } from './random.ts';
@@ -52,12 +52,7 @@ const gql = api.gql;
 beforeAll(async () => {
   database = await createTestDatabase();
   db = openPostgres({ url: database.url, poolSize: 10 });
-  const env = loadApiEnv({
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_PREFIX: prefix,
-    PORT: '0',
-    LOG_LEVEL: 'silent',
+  const env = testEnv(database.url, prefix, {
     // Rechecks are the safety net, not the mechanism under test: keep them out of the way.
     INBOX_RECHECK_INTERVAL_MS: '60000',
     WORKER_CONCURRENCY: '4',
@@ -803,14 +798,7 @@ describe('releasing Redis subscriptions', () => {
     // startServer keeps the hub to itself, so this API process is assembled from its parts (the same
     // ones startServer uses), with its own Redis prefix, over the same database.
     const piecesPrefix = `${prefix}-pieces`;
-    const env = loadApiEnv({
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: piecesPrefix,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      INBOX_RECHECK_INTERVAL_MS: '60000',
-    });
+    const env = testEnv(database.url, piecesPrefix, { INBOX_RECHECK_INTERVAL_MS: '60000' });
     const log = createLogger('silent');
     const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
     const renderQueue = createRenderQueue(connection, { prefix: piecesPrefix });

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../api/test/random.ts';
 // Small helpers shared by the benches: percentiles, a seeded PRNG, argument parsing, formatting.
 
 /** Nearest-rank percentile of an ascending-sorted array (p in 0..100). */
@@ -29,17 +30,8 @@ export function summarize(values: readonly number[]): Summary {
   };
 }
 
-/** mulberry32: a seeded PRNG, so a run's choice of recipients can be replayed (--seed). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the tests' PRNG): a run's choice of recipients can be replayed (--seed). */
+export const seededRandom = mulberry32;
 
 /** `--name value` / `--name=value` / `--flag` arguments with defaults; unknown names are an error. */
 export function parseArgs<T extends Record<string, string | number | boolean>>(defaults: T, argv = process.argv.slice(2)): T {
