@@ -8,7 +8,8 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import type { Database } from '@pigeon/schema';
-import type { Logger, RenderJobData } from '@pigeon/worker';
+import { type Logger, type RenderJobData, type WebhookJobData, webhookSettings } from '@pigeon/worker';
+import type { TargetPolicy } from '@pigeon/worker/webhooks/target';
 import type { Queue } from 'bullmq';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
@@ -26,9 +27,12 @@ export interface AppDeps {
   db: Database;
   redis: Redis;
   renderQueue: Queue<RenderJobData>;
+  webhookQueue: Queue<WebhookJobData>;
   env: ApiEnv;
   log: Logger;
   inbox: InboxRuntime;
+  /** Where endpoint URLs may point (default: from WEBHOOK_ALLOW_LIST). Tests inject a resolver here. */
+  webhookTargets?: TargetPolicy;
 }
 
 /** Where graphql-sse clients connect (`createClient({ url: '<base>/graphql/stream' })`). */
@@ -139,8 +143,9 @@ function inputSanityPlugin(): Plugin {
   };
 }
 
-export function createApp({ db, redis, renderQueue, env, log, inbox }: AppDeps): App {
+export function createApp({ db, redis, renderQueue, webhookQueue, env, log, inbox, webhookTargets }: AppDeps): App {
   const clientTokens = new ClientTokenVerifier(db.prisma);
+  const targets = webhookTargets ?? webhookSettings(env).targets;
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     logging: false,
@@ -166,6 +171,8 @@ export function createApp({ db, redis, renderQueue, env, log, inbox }: AppDeps):
         prisma: db.prisma,
         redis,
         renderQueue,
+        webhookQueue,
+        webhookTargets: targets,
         env,
         log,
         principal,

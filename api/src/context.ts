@@ -1,5 +1,6 @@
 import type { PrismaClient, Role } from '@pigeon/schema';
-import type { Logger, RenderJobData, WakeUpPublisher } from '@pigeon/worker';
+import type { Logger, RenderJobData, WakeUpPublisher, WebhookJobData } from '@pigeon/worker';
+import type { TargetPolicy } from '@pigeon/worker/webhooks/target';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ClientTokenVerifier } from './auth/client-token.ts';
@@ -13,6 +14,9 @@ export interface Context {
   prisma: PrismaClient;
   redis: Redis;
   renderQueue: Queue<RenderJobData>;
+  webhookQueue: Queue<WebhookJobData>;
+  /** Where webhook endpoint URLs may point (checked when they are created or changed). */
+  webhookTargets: TargetPolicy;
   env: ApiEnv;
   log: Logger;
   principal: Principal | null;

@@ -3,6 +3,7 @@
 import type { Database } from '@pigeon/schema';
 import {
   createRenderQueue,
+  createWebhookQueue,
   type Logger,
   startWorkerRuntime,
   type WakeUpPublisher,
@@ -10,6 +11,7 @@ import {
   type WorkerRuntimeOptions,
   workerRuntimeSettings,
 } from '@pigeon/worker';
+import type { TargetPolicy } from '@pigeon/worker/webhooks/target';
 import { Redis } from 'ioredis';
 import { createApp } from './app.ts';
 import type { ApiEnv } from './env.ts';
@@ -21,7 +23,9 @@ export interface ServerHooks {
   inboxStream?: InboxStreamHooks;
   /** Wraps the wake-up publishers of the API and (in-process) workers, e.g. to drop messages. */
   wrapWakeUps?: (publisher: WakeUpPublisher) => WakeUpPublisher;
-  worker?: Partial<Pick<WorkerRuntimeOptions, 'reconcileAfterMs' | 'reconcileIntervalMs'>>;
+  worker?: Partial<Pick<WorkerRuntimeOptions, 'reconcileAfterMs' | 'reconcileIntervalMs' | 'webhooks'>>;
+  /** Where the API lets endpoint URLs point (e.g. an injected resolver). */
+  webhookTargets?: TargetPolicy;
 }
 
 export interface RunningServer {
@@ -48,6 +52,7 @@ export async function startServer({
   for (const c of [redis, queueConnection]) c.on('error', (error) => log.debug('redis error', { error }));
   await Promise.all([redis.connect(), queueConnection.connect()]);
   const renderQueue = createRenderQueue(queueConnection, { prefix: env.REDIS_PREFIX });
+  const webhookQueue = createWebhookQueue(queueConnection, { prefix: env.REDIS_PREFIX });
   const live = await createInboxRuntime({
     prisma: db.prisma,
     redis,
@@ -69,7 +74,7 @@ export async function startServer({
       wrapWakeUps: hooks.wrapWakeUps,
     });
   }
-  const app = createApp({ db, redis, renderQueue, env, log, inbox: live.inbox });
+  const app = createApp({ db, redis, renderQueue, webhookQueue, env, log, inbox: live.inbox, webhookTargets: hooks.webhookTargets });
   const url = await app.start();
 
   return {
@@ -79,7 +84,7 @@ export async function startServer({
       await app.stop();
       await workers?.stop();
       await live.close();
-      await renderQueue.close();
+      await Promise.all([renderQueue.close(), webhookQueue.close()]);
       await Promise.allSettled([redis.quit(), queueConnection.quit()]);
     },
   };

@@ -16,7 +16,10 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const env = loadOrExit(() => loadApiEnv());
+/** The local start lets webhooks reach this machine (the demo's receiver) unless configured otherwise. */
+const LOCAL_WEBHOOK_ALLOW_LIST = '127.0.0.0/8, ::1/128';
+
+const env = loadOrExit(() => loadApiEnv({ WEBHOOK_ALLOW_LIST: LOCAL_WEBHOOK_ALLOW_LIST, ...process.env }));
 const log = createLogger(env.LOG_LEVEL, { service: 'pigeon', pid: process.pid });
 const embedded = !env.DATABASE_URL;
 

@@ -1,6 +1,6 @@
 // send → render worker → DELIVERED with an inbox event, through the real BullMQ worker, and the
 // reconciler closing the crash window between commit and enqueue.
-import { createLogger, inboxChannel, renderJob, startWorkerRuntime, type WorkerRuntime } from '@pigeon/worker';
+import { createLogger, inboxChannel, renderJob, startWorkerRuntime, type WorkerRuntime, webhookSettings } from '@pigeon/worker';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createTenant, createTestApi, type Tenant, type TestApi } from './harness.ts';
@@ -21,6 +21,10 @@ async function startWorker(reconcileAfterMs = 60_000) {
     renderTimeoutMs: 500,
     inboxRetentionHours: 72,
     inboxPruneIntervalMs: 60_000,
+    webhookConcurrency: 4,
+    webhooks: webhookSettings(api.env),
+    webhookRetentionHours: 720,
+    webhookPruneIntervalMs: 600_000,
     log: createLogger('silent'),
   });
 }

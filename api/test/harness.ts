@@ -7,11 +7,15 @@ import { applyMigrations } from '@pigeon/schema/migrate';
 import {
   createLogger,
   createRenderQueue,
+  createWebhookQueue,
   type RenderJobData,
   startWorkerRuntime,
+  type WebhookJobData,
   type WorkerRuntime,
   type WorkerRuntimeOptions,
+  webhookSettings,
 } from '@pigeon/worker';
+import type { TargetPolicy } from '@pigeon/worker/webhooks/target';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -70,6 +74,7 @@ export interface TestApi {
   databaseUrl: string;
   redis: Redis;
   renderQueue: Queue<RenderJobData>;
+  webhookQueue: Queue<WebhookJobData>;
   app: App;
   inbox: InboxRuntime;
   /** Runs one GraphQL operation in-process and returns the parsed JSON body and the response. */
@@ -93,7 +98,10 @@ export function testEnv(databaseUrl: string, prefix: string, overrides: Record<s
   });
 }
 
-export async function createTestApi(overrides: Record<string, string> = {}): Promise<TestApi> {
+export async function createTestApi(
+  overrides: Record<string, string> = {},
+  options: { webhookTargets?: TargetPolicy } = {},
+): Promise<TestApi> {
   const database = await createTestDatabase();
   const prefix = uniqueName('pigeontest');
   const env = testEnv(database.url, prefix, {
@@ -104,6 +112,7 @@ export async function createTestApi(overrides: Record<string, string> = {}): Pro
   const db = openPostgres({ url: database.url, poolSize: 10 });
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
   const renderQueue = createRenderQueue(redis, { prefix });
+  const webhookQueue = createWebhookQueue(redis, { prefix });
   const log = createLogger(env.LOG_LEVEL);
   const live = await createInboxRuntime({
     prisma: db.prisma,
@@ -113,13 +122,14 @@ export async function createTestApi(overrides: Record<string, string> = {}): Pro
     log,
     recheckIntervalMs: env.INBOX_RECHECK_INTERVAL_MS,
   });
-  const app = createApp({ db, redis, renderQueue, env, log, inbox: live.inbox });
+  const app = createApp({ db, redis, renderQueue, webhookQueue, env, log, inbox: live.inbox, webhookTargets: options.webhookTargets });
   return {
     env,
     db,
     databaseUrl: database.url,
     redis,
     renderQueue,
+    webhookQueue,
     app,
     async gql(query, variables, headers = {}) {
       const response = await app.yoga.fetch('http://pigeon.test/graphql', {
@@ -132,7 +142,7 @@ export async function createTestApi(overrides: Record<string, string> = {}): Pro
     inbox: live.inbox,
     async close() {
       await live.close();
-      await renderQueue.close();
+      await Promise.all([renderQueue.close(), webhookQueue.close()]);
       await flushPrefix(redis, prefix);
       await redis.quit();
       await db.close();
@@ -258,6 +268,10 @@ export async function startTestWorker(
     renderTimeoutMs: 1_000,
     inboxRetentionHours: 72,
     inboxPruneIntervalMs: 600_000,
+    webhookConcurrency: 16,
+    webhooks: webhookSettings(api.env),
+    webhookRetentionHours: 720,
+    webhookPruneIntervalMs: 600_000,
     log: createLogger('silent'),
     ...options,
   });

@@ -4,7 +4,7 @@
 // contiguous; RESYNC for cursors it cannot honour; the seam between replay and live; token expiry;
 // refusals; and that closed streams give their Redis subscriptions back.
 import { type Database, openPostgres } from '@pigeon/schema';
-import { createLogger, createRenderQueue, inboxChannel, pruneInboxEvents } from '@pigeon/worker';
+import { createLogger, createRenderQueue, createWebhookQueue, inboxChannel, pruneInboxEvents } from '@pigeon/worker';
 import { cacheExchange, createClient as createUrqlClient, subscriptionExchange } from '@urql/core';
 import { createClient as createSseClient } from 'graphql-sse';
 import { Redis } from 'ioredis';
@@ -802,6 +802,7 @@ describe('releasing Redis subscriptions', () => {
     const log = createLogger('silent');
     const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
     const renderQueue = createRenderQueue(connection, { prefix: piecesPrefix });
+    const webhookQueue = createWebhookQueue(connection, { prefix: piecesPrefix });
     const live = await createInboxRuntime({
       prisma: db.prisma,
       redis: connection,
@@ -810,7 +811,7 @@ describe('releasing Redis subscriptions', () => {
       log,
       recheckIntervalMs: env.INBOX_RECHECK_INTERVAL_MS,
     });
-    const app = createApp({ db, redis: connection, renderQueue, env, log, inbox: live.inbox });
+    const app = createApp({ db, redis: connection, renderQueue, webhookQueue, env, log, inbox: live.inbox });
     const piecesBase = (await app.start()).replace('//localhost:', '//127.0.0.1:');
     try {
       const { token, recipientId } = await clientToken(uniqueName('hub'));
@@ -845,7 +846,7 @@ describe('releasing Redis subscriptions', () => {
     } finally {
       await app.stop();
       await live.close();
-      await renderQueue.close();
+      await Promise.all([renderQueue.close(), webhookQueue.close()]);
       await flushPrefix(connection, piecesPrefix);
       await connection.quit();
     }

@@ -239,16 +239,18 @@ describe('tenancy', () => {
 describe('send when Redis is unavailable', () => {
   it('still answers fast with the committed notification, leaving it to the reconciler', async () => {
     const { createApp } = await import('../src/app.ts');
-    const { createLogger, createRenderQueue } = await import('@pigeon/worker');
+    const { createLogger, createRenderQueue, createWebhookQueue } = await import('@pigeon/worker');
     const { Redis } = await import('ioredis');
     // A queue whose Redis never answers (nothing listens on port 1): the enqueue can only wait.
     const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => 1000 });
     dead.on('error', () => {});
     const deadQueue = createRenderQueue(dead, { prefix: api.env.REDIS_PREFIX });
+    const deadWebhookQueue = createWebhookQueue(dead, { prefix: api.env.REDIS_PREFIX });
     const app = createApp({
       db: api.db,
       redis: api.redis,
       renderQueue: deadQueue,
+      webhookQueue: deadWebhookQueue,
       env: api.env,
       log: createLogger('silent'),
       inbox: api.inbox,

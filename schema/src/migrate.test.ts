@@ -28,6 +28,7 @@ const MODEL_TABLES = [
   'users',
   'webhook_attempts',
   'webhook_deliveries',
+  'webhook_endpoint_events',
   'webhook_endpoints',
 ];
 const ENUM_TYPES = ['EnvironmentKind', 'InboxEventType', 'NotificationStatus', 'Role', 'WebhookAttemptTrigger', 'WebhookDeliveryStatus'];

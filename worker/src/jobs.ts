@@ -48,3 +48,56 @@ export function enqueueRenders(queue: Queue<RenderJobData>, items: readonly Rend
     })),
   );
 }
+
+export const webhookJob = {
+  queue: 'webhook',
+  name: 'deliver-webhook',
+  /** The endpoint id lets the worker take the endpoint's concurrency slot before touching the database. */
+  payload: z.object({ deliveryId: z.uuid(), environmentId: z.uuid(), endpointId: z.uuid() }),
+  /**
+   * One id per (delivery, attempts recorded so far): the reconciler's re-enqueue of a delivery whose
+   * job still exists collapses into it, while the job for the next attempt (added while the current
+   * one is still active) gets a new id. Manual redeliveries add a suffix so that a retry already
+   * waiting hours in the delayed set cannot swallow them; the database's claim decides who attempts.
+   */
+  jobId: (deliveryId: string, attemptCount: number, suffix?: string) =>
+    `webhook-${deliveryId}-${attemptCount}${suffix ? `-${suffix}` : ''}`,
+  options: {
+    // Only infrastructure errors (database, Redis) throw: an endpoint's failure is recorded and
+    // rescheduled by the worker itself. A job that exhausts these is removed; the reconciler finds
+    // the still-PENDING delivery again, so no crash or outage exhausts a delivery.
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 500 },
+    removeOnComplete: true,
+    removeOnFail: true,
+  } satisfies JobsOptions,
+} as const;
+
+export type WebhookJobData = z.infer<typeof webhookJob.payload>;
+
+export interface WebhookJobRequest extends WebhookJobData {
+  attemptCount: number;
+  /** Milliseconds to wait before the attempt (retries); 0 or absent: now. */
+  delayMs?: number;
+  /** Job id suffix for manual redeliveries (see webhookJob.jobId). */
+  suffix?: string;
+}
+
+export function createWebhookQueue(connection: Redis, settings: QueueSettings): Queue<WebhookJobData> {
+  return new Queue<WebhookJobData>(webhookJob.queue, { connection, prefix: settings.prefix });
+}
+
+export function enqueueWebhooks(queue: Queue<WebhookJobData>, items: readonly WebhookJobRequest[]) {
+  if (items.length === 0) return Promise.resolve([]);
+  return queue.addBulk(
+    items.map(({ attemptCount, delayMs, suffix, ...data }) => ({
+      name: webhookJob.name,
+      data,
+      opts: {
+        ...webhookJob.options,
+        jobId: webhookJob.jobId(data.deliveryId, attemptCount, suffix),
+        ...(delayMs && delayMs > 0 ? { delay: Math.ceil(delayMs) } : {}),
+      },
+    })),
+  );
+}

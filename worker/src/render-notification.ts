@@ -3,15 +3,18 @@
 // event; publish the wake-up after commit. Render errors are permanent (FAILED with a reason);
 // anything thrown from here is an infrastructure error and BullMQ retries it.
 import type { PrismaClient } from '@pigeon/schema';
+import type { Queue } from 'bullmq';
 import type { InboxWakeUp, WakeUpPublisher } from './channels.ts';
-import type { RenderJobData } from './jobs.ts';
+import type { RenderJobData, WebhookJobData } from './jobs.ts';
 import type { Logger } from './log.ts';
 import type { RenderedContent, TemplateSandbox } from './render/sandbox.ts';
+import { enqueueOrLeave } from './webhooks/deliver.ts';
 
 export interface RenderDeps {
   prisma: PrismaClient;
   sandbox: TemplateSandbox;
   wakeUps: WakeUpPublisher;
+  webhookQueue: Queue<WebhookJobData>;
   log: Logger;
 }
 
@@ -99,11 +102,16 @@ export async function renderNotification(deps: RenderDeps, job: RenderJobData): 
   // One statement: the database function takes the recipient lock, marks the notification
   // DELIVERED with the next sequence number and appends the inbox event (see its migration for
   // the lock order and invariants). No row back: someone else delivered it first.
-  const [delivered] = await prisma.$queryRaw<{ seq: number }[]>`
-    /* prepared */ SELECT seq FROM pigeon_deliver_notification(
+  const [delivered] = await prisma.$queryRaw<{ seq: number; webhooks: [string, string][] }[]>`
+    /* prepared */ SELECT seq, webhooks FROM pigeon_deliver_notification(
       ${n.id}::uuid, ${content.title}, ${content.body}, ${content.actionUrl}, ${n.category ?? n.template_category ?? null})`;
   if (!delivered) return { outcome: 'skipped', status: 'RACED' };
   const { seq } = delivered;
+  // The notification.delivered webhook deliveries were written in the same transaction.
+  const webhooks = enqueueOrLeave(
+    { queue: deps.webhookQueue, log: deps.log },
+    delivered.webhooks.map(([deliveryId, endpointId]) => ({ deliveryId, endpointId, environmentId: n.environment_id, attemptCount: 0 })),
+  );
 
   const wakeUp: InboxWakeUp = { environmentId: n.environment_id, recipientId: n.recipient_id, seq };
   try {
@@ -112,13 +120,24 @@ export async function renderNotification(deps: RenderDeps, job: RenderJobData): 
     // Live delivery is best effort: subscribers re-read from Postgres, which already has the event.
     deps.log.warn('inbox wake-up publish failed', { notificationId: n.id, error });
   }
+  await webhooks;
   return { outcome: 'delivered', seq };
 }
 
 async function markFailed(deps: RenderDeps, job: RenderJobData, reason: string): Promise<RenderResult> {
-  await deps.prisma.notification.updateMany({
-    where: { id: job.notificationId, environmentId: job.environmentId, status: 'ACCEPTED' },
-    data: { status: 'FAILED', failureReason: reason },
+  // The change and its notification.failed webhook deliveries in one transaction; the fan-out is a
+  // second statement so that it sees the notification as FAILED.
+  const hooks = await deps.prisma.$transaction(async (tx) => {
+    const failed = await tx.$executeRaw`
+      UPDATE notifications SET status = 'FAILED', failure_reason = ${reason}, updated_at = now()
+       WHERE id = ${job.notificationId}::uuid AND environment_id = ${job.environmentId}::uuid AND status = 'ACCEPTED'`;
+    if (failed === 0) return [];
+    return tx.$queryRaw<{ delivery_id: string; endpoint_id: string }[]>`
+      SELECT delivery_id::text, endpoint_id::text FROM pigeon_webhook_fanout('notification.failed', ARRAY[${job.notificationId}::uuid])`;
   });
+  await enqueueOrLeave(
+    { queue: deps.webhookQueue, log: deps.log },
+    hooks.map((h) => ({ deliveryId: h.delivery_id, endpointId: h.endpoint_id, environmentId: job.environmentId, attemptCount: 0 })),
+  );
   return { outcome: 'failed', reason };
 }

@@ -7,7 +7,7 @@
 //   unseen = DELIVERED notifications with seen_at IS NULL and archived_at IS NULL
 // Reading a notification also marks it seen (a person who read it has seen it).
 import { type Notification, Prisma, type PrismaClient } from '@pigeon/schema';
-import type { WakeUpPublisher } from '@pigeon/worker';
+import { INBOX_ACTION_EVENTS, type WakeUpPublisher, type WebhookJobRequest } from '@pigeon/worker';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { isUuid } from '../uuid.ts';
 import { decodeInboxCursor } from './cursor.ts';
@@ -34,6 +34,8 @@ export interface InboxChange {
   /** How many notifications the call changed. */
   changedCount: number;
   inbox: InboxSnapshot;
+  /** Webhook deliveries the change created (in its transaction), to enqueue after commit. */
+  webhooks: WebhookJobRequest[];
 }
 
 interface RowState {
@@ -147,14 +149,15 @@ export async function changeNotifications(
         unseenCount: inbox.unseenCount,
       });
     }
-    if (changedIds.length === 0) return { changed: [], changedCount: 0, inbox };
+    if (changedIds.length === 0) return { changed: [], changedCount: 0, inbox, webhooks: [] };
 
     await tx.$executeRaw`
       UPDATE notifications SET ${assignment(action, now)}, updated_at = ${now} WHERE id = ANY(${changedIds}::uuid[])`;
     await tx.inboxEvent.createMany({ data: events });
     await saveCounters(tx, inbox);
+    const webhooks = await fanOut(tx, owner, INBOX_ACTION_EVENTS[action], changedIds);
     const changed = await tx.notification.findMany({ where: { id: { in: changedIds } }, orderBy: { id: 'desc' } });
-    return { changed, changedCount: changedIds.length, inbox };
+    return { changed, changedCount: changedIds.length, inbox, webhooks };
   });
 }
 
@@ -205,7 +208,7 @@ export async function markAllUpTo(
             UPDATE notifications AS n SET seen_at = ${now}, updated_at = ${now}
               FROM target WHERE n.id = target.id
          RETURNING n.id::text AS id, true AS was_unseen, target.archived`;
-    if (rows.length === 0) return { changed: [], changedCount: 0, inbox };
+    if (rows.length === 0) return { changed: [], changedCount: 0, inbox, webhooks: [] };
     for (const row of rows) {
       if (row.archived) continue;
       if (kind === 'ALL_READ') inbox.unreadCount -= 1;
@@ -224,9 +227,23 @@ export async function markAllUpTo(
       },
     });
     await saveCounters(tx, inbox);
+    // One webhook per notification changed, as if each had been marked on its own.
+    const webhooks = await fanOut(
+      tx,
+      owner,
+      INBOX_ACTION_EVENTS[kind],
+      rows.map((r) => r.id),
+    );
     // The changed rows are not listed (there may be thousands); `changedCount` says how many.
-    return { changed: [], changedCount: rows.length, inbox };
+    return { changed: [], changedCount: rows.length, inbox, webhooks };
   });
+}
+
+/** Creates the webhook deliveries reporting a change, in its transaction (after the change itself). */
+async function fanOut(tx: Tx, owner: InboxOwner, type: string, ids: readonly string[]): Promise<WebhookJobRequest[]> {
+  const rows = await tx.$queryRaw<{ delivery_id: string; endpoint_id: string }[]>`
+    SELECT delivery_id::text, endpoint_id::text FROM pigeon_webhook_fanout(${type}, ${ids}::uuid[])`;
+  return rows.map((r) => ({ deliveryId: r.delivery_id, endpointId: r.endpoint_id, environmentId: owner.environmentId, attemptCount: 0 }));
 }
 
 /** After commit: wake the recipient's live streams (best effort; streams re-read Postgres anyway). */

@@ -1,6 +1,7 @@
 // The inbox as a client token sees it: its own recipient's notifications and counters, the
 // mutations that change them, and the live stream of inbox events (GraphQL over SSE).
 import type { Prisma } from '@pigeon/schema';
+import { enqueueOrLeave } from '@pigeon/worker';
 import { GraphQLError } from 'graphql';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
@@ -94,8 +95,9 @@ const InboxChangeRef = builder.objectRef<InboxChange>('InboxChange').implement({
   }),
 });
 
-function finish(ctx: Context, change: InboxChange): InboxChange {
+async function finish(ctx: Context, change: InboxChange): Promise<InboxChange> {
   announce(ctx.inbox.wakeUps, change, (error) => ctx.log.warn('inbox wake-up publish failed', { error }));
+  await enqueueOrLeave({ queue: ctx.webhookQueue, log: ctx.log }, change.webhooks);
   return change;
 }
 

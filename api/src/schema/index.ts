@@ -10,5 +10,6 @@ import './notification.ts';
 import './send.ts';
 import './client-token.ts';
 import './inbox.ts';
+import './webhook.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

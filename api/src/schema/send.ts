@@ -4,14 +4,14 @@
 // any number of concurrent sends with one key commit; the others read the winner back.
 import { createHash } from 'node:crypto';
 import { type Notification, Prisma } from '@pigeon/schema';
-import { enqueueRender } from '@pigeon/worker';
+import { ENQUEUE_TIMEOUT_MS, enqueueOrLeave, enqueueRender, withTimeout } from '@pigeon/worker';
 import { escapeHtml } from '@pigeon/worker/render/escape';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { IdempotencyConflictError, TemplateNotFoundError, ValidationError } from '../errors.ts';
-import { notificationSelectList } from '../notification-columns.ts';
+import { notificationFields, notificationSelectList } from '../notification-columns.ts';
 import { RECIPIENT_ATTEMPTS, recipientCtes } from '../recipients.ts';
 import { isForeignKeyViolation, isUniqueViolation } from '../unique-violation.ts';
 import { validate } from '../validation.ts';
@@ -132,17 +132,6 @@ const SendSuccessRef = builder.objectRef<SendOutcome>('SendSuccess').implement({
   }),
 });
 
-/** How long send waits for Redis to take the job before leaving it to the reconciler. */
-const ENQUEUE_TIMEOUT_MS = 500;
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 function findByKey(ctx: Context, environmentId: string, idempotencyKey: string) {
   return ctx.prisma.notification.findUnique({ where: { environmentId_idempotencyKey: { environmentId, idempotencyKey } } });
 }
@@ -154,6 +143,8 @@ function duplicateOf(original: Notification, idempotencyKey: string, hash: strin
 
 /** Every column of the Notification model, so the inserted row answers like a Prisma read would. */
 const returningNotification = notificationSelectList();
+/** The same columns read back from the `notification` CTE. */
+const insertedNotification = Prisma.raw(notificationFields.map((f) => `notification."${f}"`).join(', '));
 
 /** The SQLSTATE of a failed raw query: Prisma reports it as P2010 carrying the driver adapter's error. */
 function sqlState(error: unknown): string | undefined {
@@ -164,13 +155,16 @@ function sqlState(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-type SendStatementResult = { kind: 'inserted' | 'duplicate'; notification: Notification } | { kind: 'templateNotFound' };
+type SendStatementResult =
+  | { kind: 'inserted' | 'duplicate'; notification: Notification; webhooks: [string, string][] }
+  | { kind: 'templateNotFound' };
 
 /**
  * One statement: find an earlier send with this idempotency key, look up the template (when named),
  * upsert the recipient and insert the notification. It writes nothing when the key was already used
  * (a retry: answered without an error, since pg's pool drops a connection whose query failed) or the
- * template does not exist. A concurrent send with the key that commits after this statement's
+ * template does not exist. The notification.accepted webhook deliveries for the environment's
+ * endpoints are written by the same statement. A concurrent send with the key that commits after this statement's
  * snapshot still surfaces as the unique violation. Runs a second time when a concurrent first send
  * created the recipient after the snapshot (see recipientCtes).
  */
@@ -189,7 +183,9 @@ async function runSendStatement(ctx: Context, environmentId: string, input: Send
   const body = input.template ? null : escapeHtml(input.body ?? '');
   const writeWhen = Prisma.sql`EXISTS (SELECT 1 FROM template) AND NOT EXISTS (SELECT 1 FROM existing)`;
   for (let attempt = 1; attempt <= RECIPIENT_ATTEMPTS; attempt++) {
-    const rows = await ctx.prisma.$queryRaw<({ templateFound: boolean; duplicate: boolean | null } & Notification)[]>`
+    const rows = await ctx.prisma.$queryRaw<
+      ({ templateFound: boolean; duplicate: boolean | null; webhooks: [string, string][] } & Notification)[]
+    >`
       /* prepared */ WITH existing AS (${existing}),
       template AS (${template}),
       ${recipientCtes(environmentId, input.to, input.recipient, writeWhen)},
@@ -201,19 +197,29 @@ async function runSendStatement(ctx: Context, environmentId: string, input: Send
           ${data}::jsonb, ${input.idempotencyKey ?? null}::text, ${hash}
         FROM recipient CROSS JOIN template
         WHERE NOT EXISTS (SELECT 1 FROM existing)
-        RETURNING ${returningNotification}
+        RETURNING ${returningNotification}, notifications AS "wholeRow"
+      ),
+      hooks AS (
+        INSERT INTO webhook_deliveries (id, environment_id, endpoint_id, notification_id, event_type, payload, next_attempt_at)
+        SELECT pigeon_uuid_v7(), e.environment_id, e.id, notification."id"::uuid, 'notification.accepted',
+          pigeon_webhook_payload('notification.accepted', pigeon_notification_webhook_data(notification."wholeRow", ${input.to}::text)), now()
+        FROM notification JOIN webhook_endpoints AS e
+          ON e.environment_id = ${environmentId}::uuid AND e.enabled AND 'notification.accepted' = ANY (e.event_types)
+        RETURNING id, endpoint_id
       )
-      SELECT EXISTS (SELECT 1 FROM template) AS "templateFound", found.*
+      SELECT EXISTS (SELECT 1 FROM template) AS "templateFound",
+        (SELECT COALESCE(jsonb_agg(jsonb_build_array(hooks.id, hooks.endpoint_id)), '[]'::jsonb) FROM hooks) AS webhooks,
+        found.*
       FROM (VALUES (1)) AS one LEFT JOIN (
-        SELECT false AS duplicate, notification.* FROM notification
+        SELECT false AS duplicate, ${insertedNotification} FROM notification
         UNION ALL
         SELECT true AS duplicate, existing.* FROM existing
       ) AS found ON true`;
-    const { templateFound, duplicate, ...notification } = rows[0] as { templateFound: boolean; duplicate: boolean | null } & Notification;
+    const { templateFound, duplicate, webhooks, ...notification } = rows[0] as (typeof rows)[number];
     // A retry of a send that succeeded before the template was deleted is still a duplicate.
-    if (duplicate) return { kind: 'duplicate', notification };
+    if (duplicate) return { kind: 'duplicate', notification, webhooks: [] };
     if (!templateFound) return { kind: 'templateNotFound' };
-    if (duplicate === false) return { kind: 'inserted', notification };
+    if (duplicate === false) return { kind: 'inserted', notification, webhooks };
   }
   throw new Error('Recipient neither inserted nor visible twice in a row (deleted concurrently?); retry.');
 }
@@ -250,8 +256,12 @@ builder.mutationField('send', (t) =>
       }
       if (result.kind === 'templateNotFound') throw new TemplateNotFoundError(input.template as string);
       if (result.kind === 'duplicate') return duplicateOf(result.notification, input.idempotencyKey as string, hash);
-      const { notification } = result;
+      const { notification, webhooks } = result;
 
+      const hooks = enqueueOrLeave(
+        { queue: ctx.webhookQueue, log: ctx.log },
+        webhooks.map(([deliveryId, endpointId]) => ({ deliveryId, endpointId, environmentId, attemptCount: 0 })),
+      );
       try {
         await withTimeout(enqueueRender(ctx.renderQueue, { notificationId: notification.id, environmentId }), ENQUEUE_TIMEOUT_MS);
       } catch (error) {
@@ -260,6 +270,7 @@ builder.mutationField('send', (t) =>
         // enqueue still pending in ioredis' offline queue is harmless: the job id deduplicates.
         ctx.log.warn('enqueue after commit failed; the reconciler will pick it up', { notificationId: notification.id, error });
       }
+      await hooks;
       return { notification, duplicate: false };
     },
   }),

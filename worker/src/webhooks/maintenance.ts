@@ -1,0 +1,56 @@
+// The webhook ledger's upkeep. The reconciler re-enqueues due PENDING deliveries whose jobs are
+// missing (Redis lost them, or an enqueue after commit failed): PostgreSQL is the ledger, jobs only
+// accelerate it. The pruner deletes attempt logs, and finished deliveries, past their retention.
+import type { PrismaClient } from '@pigeon/schema';
+import type { Queue } from 'bullmq';
+import { enqueueWebhooks, type WebhookJobData } from '../jobs.ts';
+
+export async function reconcileWebhookDeliveries(
+  prisma: PrismaClient,
+  queue: Queue<WebhookJobData>,
+  { olderThanMs, limit = 1_000 }: { olderThanMs: number; limit?: number },
+): Promise<number> {
+  // Due for longer than the threshold and not leased by a live attempt. The job ids are those of
+  // the normal path, so a job that still exists (waiting, or delayed by its endpoint's limit)
+  // absorbs the re-enqueue. The database's clock decides.
+  const rows = await prisma.$queryRaw<{ id: string; environment_id: string; endpoint_id: string; attempt_count: number }[]>`
+    SELECT id::text, environment_id::text, endpoint_id::text, attempt_count FROM webhook_deliveries
+     WHERE status = 'PENDING' AND next_attempt_at < now() - make_interval(secs => ${olderThanMs / 1000})
+       AND (lease_until IS NULL OR lease_until < now())
+     ORDER BY next_attempt_at
+     LIMIT ${limit}`;
+  if (rows.length === 0) return 0;
+  await enqueueWebhooks(
+    queue,
+    rows.map((r) => ({ deliveryId: r.id, environmentId: r.environment_id, endpointId: r.endpoint_id, attemptCount: r.attempt_count })),
+  );
+  return rows.length;
+}
+
+/** Deletes attempts, and finished deliveries, older than the retention, in slices. */
+export async function pruneWebhookLog(
+  prisma: PrismaClient,
+  { retentionHours, batchSize = 5_000 }: { retentionHours: number; batchSize?: number },
+): Promise<{ attempts: number; deliveries: number }> {
+  const pruned = { attempts: 0, deliveries: 0 };
+  for (;;) {
+    const deleted = await prisma.$executeRaw`
+      DELETE FROM webhook_attempts
+       WHERE ctid IN (SELECT ctid FROM webhook_attempts
+                       WHERE started_at < now() - make_interval(hours => ${retentionHours})
+                       LIMIT ${batchSize})`;
+    pruned.attempts += deleted;
+    if (deleted < batchSize) break;
+  }
+  for (;;) {
+    // A delivery still PENDING keeps its row (and whatever attempts are left) until it finishes.
+    const deleted = await prisma.$executeRaw`
+      DELETE FROM webhook_deliveries
+       WHERE ctid IN (SELECT ctid FROM webhook_deliveries
+                       WHERE status <> 'PENDING' AND completed_at < now() - make_interval(hours => ${retentionHours})
+                       LIMIT ${batchSize})`;
+    pruned.deliveries += deleted;
+    if (deleted < batchSize) break;
+  }
+  return pruned;
+}
