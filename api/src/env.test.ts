@@ -29,6 +29,15 @@ describe('loadApiEnv', () => {
     }
   });
 
+  it('parses the webhook settings and names a bad schedule or allow-list entry', () => {
+    const env = loadApiEnv({ WEBHOOK_RETRY_SCHEDULE: '0s, 500ms, 2m', WEBHOOK_ALLOW_LIST: '10.0.0.0/8, hooks.internal:8443' });
+    expect(env.WEBHOOK_RETRY_SCHEDULE).toEqual([0, 500, 120_000]);
+    expect(env.WEBHOOK_ALLOW_LIST).toBe('10.0.0.0/8, hooks.internal:8443');
+    expect(loadApiEnv({}).WEBHOOK_RETRY_SCHEDULE).toHaveLength(8);
+    expect(() => loadApiEnv({ WEBHOOK_RETRY_SCHEDULE: '5s,later' })).toThrow(/WEBHOOK_RETRY_SCHEDULE: .*"later"/);
+    expect(() => loadApiEnv({ WEBHOOK_ALLOW_LIST: '10.0.0.0/8, not a network' })).toThrow(/WEBHOOK_ALLOW_LIST: /);
+  });
+
   it('stops the start command with that message and no stack trace', () => {
     const start = fileURLToPath(new URL('./start.ts', import.meta.url));
     const run = spawnSync(process.execPath, [start], { env: { ...process.env, PORT: 'eighty' }, encoding: 'utf8', timeout: 20_000 });
