@@ -79,6 +79,16 @@ function describe(outcome: AttemptOutcome): string {
   return outcome.errorMessage ? `${outcome.errorClass}: ${outcome.errorMessage}` : (outcome.errorClass ?? 'unknown error');
 }
 
+/**
+ * How long a job waits after finding its endpoint saturated, growing with each time it was turned
+ * away (BullMQ counts every start), so that a large backlog for a slow endpoint is not cycled
+ * through the queue every few hundred milliseconds; random so that it does not wake in lockstep.
+ */
+export function throttleDelayMs(timesStarted: number, random: () => number = Math.random): number {
+  const base = Math.min(200 * 1.5 ** Math.max(0, timesStarted - 1), 5_000);
+  return Math.round(base * (0.5 + random()));
+}
+
 /** Processes one webhook job. Throws only for infrastructure errors (BullMQ retries those). */
 export async function processWebhookJob(deps: WebhookDeps, job: Job<WebhookJobData>, token: string | undefined): Promise<DeliveryResult> {
   const { settings } = deps;
@@ -90,10 +100,9 @@ export async function processWebhookJob(deps: WebhookDeps, job: Job<WebhookJobDa
     onLockLost: () => {},
   });
   if (!(await semaphore.tryAcquire())) {
-    // The endpoint has its limit in flight: step aside without using a worker slot. The wait is
-    // random so that a backlog does not wake up in lockstep.
+    // The endpoint has its limit in flight: step aside without using a worker slot.
     if (!token) throw new Error('webhook job without a lock token');
-    await job.moveToDelayed(Date.now() + 200 + Math.floor(Math.random() * 800), token);
+    await job.moveToDelayed(Date.now() + throttleDelayMs(job.attemptsStarted), token);
     throw new DelayedError();
   }
   try {

@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
+import { throttleDelayMs } from './deliver.ts';
 import { DEFAULT_RETRY_SCHEDULE, nextRetryDelay, parseSchedule, type RetryPolicy } from './schedule.ts';
 import { newWebhookSecret, SECRET_PREFIX, signWebhook } from './secret.ts';
 
@@ -71,5 +72,15 @@ describe('secrets and signatures', () => {
     // The body is covered: one changed byte fails.
     expect(() => new Webhook(current).verify(body.replace('1', '2'), { ...headers })).toThrow();
     expect(() => signWebhook('msg-1', body, [], at)).toThrow();
+  });
+});
+
+describe('throttled jobs', () => {
+  it('wait longer each time their endpoint turns them away, within bounds', () => {
+    expect(throttleDelayMs(1, () => 0)).toBe(100);
+    expect(throttleDelayMs(1, () => 0.999)).toBe(300);
+    expect(throttleDelayMs(3, () => 0.5)).toBe(450);
+    expect(throttleDelayMs(50, () => 0)).toBe(2_500);
+    expect(throttleDelayMs(50, () => 0.999)).toBe(7_495);
   });
 });
