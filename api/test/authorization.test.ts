@@ -17,7 +17,7 @@ import type {
   GraphQLUnionType,
 } from 'graphql';
 import { decodeJwt, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_TOKEN_ALGORITHM, CLIENT_TOKEN_ISSUER, clientTokenAudience } from '../src/auth/client-token.ts';
 import { decodeInboxCursor } from '../src/inbox/cursor.ts';
 import { schema } from '../src/schema/index.ts';
@@ -74,7 +74,7 @@ const everyone: readonly Column[] = [
 const anySession: readonly Column[] = ['outsider', 'member', 'admin', 'owner'];
 /** MEMBER reads. */
 const readers: readonly Column[] = ['member', 'admin', 'owner'];
-/** ADMIN also manages keys, templates and environments; OWNER can do everything ADMIN can. */
+/** ADMIN also manages keys, templates, webhooks and environments; OWNER can do everything ADMIN can. */
 const managers: readonly Column[] = ['admin', 'owner'];
 /** Any client token, each on its own recipient's inbox: R2's and RB's tokens never reach R's. */
 const clientTokens: readonly Column[] = ['clientToken', 'otherRecipientToken', 'foreignClientToken'];
@@ -103,6 +103,24 @@ const expected: Record<string, readonly Column[]> = {
   'Mutation.createTemplate': ['apiKey', ...managers],
   'Mutation.updateTemplate': ['apiKey', ...managers],
   'Mutation.deleteTemplate': ['apiKey', ...managers],
+  // Webhooks, like templates: the environment's own API keys, or members (read) and admins (manage,
+  // which includes revealing a secret and sending test events).
+  'Query.webhookEventTypes': ['apiKey', ...readers],
+  'Query.webhookEndpoints': ['apiKey', ...readers],
+  'Query.webhookEndpoint': ['apiKey', ...readers],
+  'Query.webhookDelivery': ['apiKey', ...readers],
+  'Query.webhookDeliveries': ['apiKey', ...readers],
+  'Query.webhookEndpointEvents': ['apiKey', ...readers],
+  'Mutation.createWebhookEndpoint': ['apiKey', ...managers],
+  'Mutation.updateWebhookEndpoint': ['apiKey', ...managers],
+  'Mutation.deleteWebhookEndpoint': ['apiKey', ...managers],
+  'Mutation.revealWebhookEndpointSecret': ['apiKey', ...managers],
+  'Mutation.rotateWebhookEndpointSecret': ['apiKey', ...managers],
+  'Mutation.disableWebhookEndpoint': ['apiKey', ...managers],
+  'Mutation.enableWebhookEndpoint': ['apiKey', ...managers],
+  'Mutation.sendWebhookTestEvent': ['apiKey', ...managers],
+  'Mutation.redeliverWebhook': ['apiKey', ...managers],
+  'Mutation.recoverWebhookDeliveries': ['apiKey', ...managers],
   // What was sent, and to whom: the environment's own API keys, or any member.
   'Query.notifications': ['apiKey', ...readers],
   'Query.notification': ['apiKey', ...readers],
@@ -130,6 +148,14 @@ const inboxFields = new Set(
     .filter(([, allowed]) => allowed.length > 0 && allowed.every((c) => clientTokens.includes(c)))
     .map(([coordinate]) => coordinate),
 );
+
+/**
+ * Nested fields with auth scopes of their own: who may read them where they reach the parent object.
+ * A client token reaches notifications through its inbox, but not the webhook deliveries reporting them.
+ */
+const expectedNested: Record<string, readonly Column[]> = {
+  'Notification.webhookDeliveries': ['apiKey', ...readers],
+};
 
 /** Who calls: every column, plus callers that must count as nobody or be refused outright. */
 type Caller = Column | 'sessionWithoutCsrf' | 'invalidBearer' | 'expiredClientToken' | 'forgedClientToken';
@@ -201,17 +227,39 @@ const rootFields = [
   ...fieldsOf(schema.getMutationType(), 'mutation'),
   ...fieldsOf(schema.getSubscriptionType(), 'subscription'),
 ];
+/** Non-root fields that declare auth scopes of their own (Pothos keeps a field's options in its extensions). */
+const rootTypeNames = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].map((t) => t?.name));
+const scopedNestedFields = Object.values(schema.getTypeMap())
+  .filter((type): type is GraphQLObjectType => isObjectType(type) && !rootTypeNames.has(type.name))
+  .flatMap((type) =>
+    Object.values(type.getFields())
+      .filter((f) => (f.extensions as { pothosOptions?: { authScopes?: unknown } }).pothosOptions?.authScopes !== undefined)
+      .map((f) => `${type.name}.${f.name}`),
+  );
+
 /** Fields that end the caller's own session: each such call gets a session of its own. */
 const sessionEnding = new Set(['Mutation.logOut']);
 
 const PASSWORD = 'matrix password: long enough, not guessable';
 /** Whom createClientToken mints for in the matrix: B's key mints too, and must not create B's twin of R. */
 const TOKEN_TARGET = 'matrix-token-target';
+/**
+ * Where A's webhook endpoints point: a public address (the API refuses others by default), written as
+ * an IP so checking it needs no DNS. Nothing is ever sent there: the only worker this file runs has
+ * stopped before the first endpoint is created.
+ */
+const WEBHOOK_URL = 'https://93.184.216.34/hook';
+/**
+ * What A's endpoints subscribe to: R marking its notification read gives it a delivery (see
+ * "Notification.webhookDeliveries" at the end).
+ */
+const WEBHOOK_EVENTS = ['notification.read'];
 
 // ---------------------------------------------------------------------------------------------------
 // Fixtures: project P (environment A) with an owner, an admin and a member added as memberships; an
-// unrelated user; another tenant (environment B); one object of each kind in A; and three inboxes,
-// each with a notification delivered by the render worker: R's and R2's in A, RB's in B.
+// unrelated user; another tenant (environment B); one object of each kind in A (a webhook endpoint
+// and a delivery to it among them); and three inboxes, each with a notification delivered by the
+// render worker: R's and R2's in A, RB's in B.
 // ---------------------------------------------------------------------------------------------------
 interface User {
   email: string;
@@ -236,6 +284,9 @@ interface Fixtures {
   apiKeyId: string;
   templateId: string;
   templateKey: string;
+  webhookEndpointId: string;
+  /** A `webhook.test` delivery to the endpoint, never attempted. */
+  webhookDeliveryId: string;
   notificationId: string;
   recipientId: string;
   recipientExternalId: string;
@@ -293,6 +344,74 @@ async function sendWith(apiKey: string, to: string): Promise<{ id: string; recip
 }
 
 const sendInA = (to: string) => sendWith(fx.tenantA.apiKey, to);
+
+/** Runs a webhook mutation with A's key and returns its result, failing on an error or Error result. */
+async function webhookCallInA(field: string, text: string, variables: Record<string, unknown>): Promise<any> {
+  const { body } = await api.gql(text, variables, bearer(fx.tenantA.apiKey));
+  const result = body.data?.[field];
+  if (body.errors || !result || result.code) throw new Error(`fixture: ${field}: ${JSON.stringify(body)}`);
+  return result;
+}
+
+async function createWebhookEndpointInA(): Promise<string> {
+  const result = await webhookCallInA(
+    'createWebhookEndpoint',
+    `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { ... on CreatedWebhookEndpoint { endpoint { id } } ... on Error { code message } } }`,
+    { input: { url: WEBHOOK_URL, eventTypes: WEBHOOK_EVENTS } },
+  );
+  return must(result.endpoint?.id as string | undefined, 'createWebhookEndpoint');
+}
+
+async function sendWebhookTestEventInA(endpointId: string): Promise<string> {
+  const result = await webhookCallInA(
+    'sendWebhookTestEvent',
+    `mutation($id: ID!) { sendWebhookTestEvent(id: $id) { ... on SendWebhookTestEventSuccess { delivery { id } } ... on Error { code message } } }`,
+    { id: endpointId },
+  );
+  return must(result.delivery?.id as string | undefined, 'sendWebhookTestEvent');
+}
+
+async function disableWebhookEndpointInA(endpointId: string): Promise<void> {
+  await webhookCallInA(
+    'disableWebhookEndpoint',
+    `mutation($id: ID!) { disableWebhookEndpoint(id: $id) { __typename ... on Error { code message } } }`,
+    { id: endpointId },
+  );
+}
+
+/**
+ * Fresh endpoints, deleted after each test: A may hold only 50 endpoints, and the matrix makes one for
+ * nearly every webhook mutation case.
+ */
+const freshEndpoints: string[] = [];
+
+/**
+ * A fresh endpoint of A, in the state `coordinate` changes, so that a refused call which went through
+ * would show in the fingerprint: disabled for enableWebhookEndpoint; with a FAILED delivery for
+ * recoverWebhookDeliveries.
+ */
+async function freshWebhookEndpointInA(coordinate: string): Promise<string> {
+  const id = await createWebhookEndpointInA();
+  freshEndpoints.push(id);
+  if (coordinate === 'Mutation.enableWebhookEndpoint') await disableWebhookEndpointInA(id);
+  if (coordinate === 'Mutation.recoverWebhookDeliveries') {
+    // Only a worker's attempts fail a delivery, and none runs here: the row is written as the worker
+    // leaves a delivery whose schedule is exhausted.
+    const deliveryId = await sendWebhookTestEventInA(id);
+    await api.db.prisma.webhookDelivery.update({
+      where: { id: deliveryId },
+      data: { status: 'FAILED', failureReason: 'Exhausted (fixture).', nextAttemptAt: null, completedAt: new Date() },
+    });
+  }
+  return id;
+}
+
+afterEach(async () => {
+  for (const id of freshEndpoints.splice(0)) {
+    // NOT_FOUND when the test itself deleted it.
+    await api.gql('mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { __typename } }', { id }, bearer(fx.tenantA.apiKey));
+  }
+});
 
 /** Runs the real render worker until the given notifications are DELIVERED, then stops it. */
 async function deliver(ids: string[]): Promise<void> {
@@ -361,6 +480,8 @@ beforeAll(async () => {
     apiKeyId: apiKey.id,
     templateId: '',
     templateKey: '',
+    webhookEndpointId: '',
+    webhookDeliveryId: '',
     notificationId: '',
     recipientId: '',
     recipientExternalId: uniqueName('recipient-a'),
@@ -387,6 +508,11 @@ beforeAll(async () => {
   const before = await api.gql('{ inbox { cursor } }', {}, bearer((await mintClientToken(api, r.apiKey, r.externalId)).token));
   fx.cursorBeforeDelivery = must(before.body.data?.inbox?.cursor as string | undefined, `R's inbox cursor: ${JSON.stringify(before.body)}`);
   await deliver([r.notificationId, r2.notificationId, rB.notificationId]);
+
+  // After the worker has stopped: nothing ever attempts a delivery, so no request to the endpoint's
+  // address can slow the file, and no attempt changes a delivery behind a refused call's back.
+  fx.webhookEndpointId = await createWebhookEndpointInA();
+  fx.webhookDeliveryId = await sendWebhookTestEventInA(fx.webhookEndpointId);
 });
 
 afterAll(async () => {
@@ -407,6 +533,8 @@ const sampleInputs: Record<string, () => Record<string, unknown>> = {
   CreateApiKeyInput: () => ({ name: 'matrix key' }),
   CreateTemplateInput: () => ({ key: uniqueName('matrix'), title: 'Title', body: 'Body' }),
   UpdateTemplateInput: () => ({ name: 'Renamed by the matrix' }),
+  CreateWebhookEndpointInput: () => ({ url: WEBHOOK_URL, eventTypes: WEBHOOK_EVENTS }),
+  UpdateWebhookEndpointInput: () => ({ description: 'Described by the matrix' }),
   // Not the fixture recipient: B's key sends too, and must not create B's twin of A's recipient.
   SendInput: () => ({ to: 'matrix-send-target', title: 'Hello', body: 'World' }),
   // A new value each time (never below the default), so a refused edit would show in the fingerprint.
@@ -420,7 +548,8 @@ const scalarSamples: Record<string, () => unknown> = {
   Float: () => 1,
   Boolean: () => false,
   JSON: () => ({}),
-  DateTime: () => new Date().toISOString(),
+  // In the past: `since` arguments must not be in the future, and must cover fixtures made just now.
+  DateTime: () => new Date(Date.now() - 3_600_000).toISOString(),
 };
 
 function sampleValue(type: GraphQLInputType): unknown {
@@ -441,10 +570,21 @@ function sampleValue(type: GraphQLInputType): unknown {
   throw new Error(`No sample value for ${String(type)}: add one to the authorization matrix`);
 }
 
-type Entity = 'project' | 'apikey' | 'template' | 'notification' | 'recipient' | 'inboxNotification';
+type Entity =
+  | 'project'
+  | 'apikey'
+  | 'template'
+  | 'notification'
+  | 'recipient'
+  | 'inboxNotification'
+  | 'webhookEndpoint'
+  | 'webhookDelivery';
 
 /** The kind of object a field's `id` names, from the field's name (`revokeApiKey` → apikey). */
 function entityOf(name: string): Entity | undefined {
+  if (name === 'webhookDelivery' || name === 'redeliverWebhook') return 'webhookDelivery';
+  // Every other webhook field names an endpoint (recoverWebhookDeliveries and sendWebhookTestEvent too).
+  if (/webhook/i.test(name)) return 'webhookEndpoint';
   return /apiKey|template|notification|recipient|project/i.exec(name)?.[0].toLowerCase() as Entity | undefined;
 }
 
@@ -466,6 +606,10 @@ async function objectId(entity: Entity | undefined, fresh: boolean, coordinate: 
       return fresh ? (await sendInA(uniqueName('fresh'))).id : fx.notificationId;
     case 'recipient':
       return fx.recipientId;
+    case 'webhookEndpoint':
+      return fresh ? freshWebhookEndpointInA(coordinate) : fx.webhookEndpointId;
+    case 'webhookDelivery':
+      return fresh ? sendWebhookTestEventInA(await freshWebhookEndpointInA(coordinate)) : fx.webhookDeliveryId;
     // Inbox changes are reversible and idempotent (marking a read notification read again changes
     // nothing and succeeds), so R's delivered notification serves every call.
     case 'inboxNotification':
@@ -491,6 +635,8 @@ async function referenceValue(root: RootField, argName: string, fresh: boolean):
 /**
  * Every field without required arguments, nested `depth` levels (every member of a union): what an
  * inbox field returns is selected whole, so anything of another recipient it let through would show.
+ * Nested fields client tokens may not read are left out: they are checked on their own (see
+ * "Notification.webhookDeliveries" below).
  */
 function selectAll(type: GraphQLNamedType, depth: number): string {
   if (isUnionType(type))
@@ -502,6 +648,7 @@ function selectAll(type: GraphQLNamedType, depth: number): string {
   const parts = ['__typename'];
   for (const f of Object.values(type.getFields())) {
     if (f.args.some((a) => isNonNullType(a.type))) continue;
+    if (!(expectedNested[`${type.name}.${f.name}`] ?? clientTokens).includes('clientToken')) continue;
     const inner = getNamedType(f.type);
     const composite = isObjectType(inner) || isInterfaceType(inner) || isUnionType(inner);
     if (!composite) parts.push(f.name);
@@ -614,7 +761,10 @@ async function headersFor(caller: Caller, ownSession: boolean): Promise<Record<s
   }
 }
 
-/** What a refused call must not have changed: cheap counts that every mutation here would move. */
+/**
+ * What a refused call must not have changed: cheap counts that every mutation here would move (but
+ * revealWebhookEndpointSecret, which changes nothing: its refusal shows in the answer alone).
+ */
 async function fingerprint() {
   const p = api.db.prisma;
   const [
@@ -634,6 +784,11 @@ async function fingerprint() {
     seen,
     archived,
     environments,
+    webhookEndpoints,
+    webhookEndpointEdit,
+    webhookEndpointEvents,
+    webhookDeliveries,
+    webhookDeliveryEdit,
   ] = await Promise.all([
     p.user.count(),
     p.session.count(),
@@ -660,6 +815,11 @@ async function fingerprint() {
       },
       orderBy: { id: 'asc' },
     }),
+    p.webhookEndpoint.count(),
+    p.webhookEndpoint.aggregate({ _max: { updatedAt: true } }),
+    p.webhookEndpointEvent.count(),
+    p.webhookDelivery.count(),
+    p.webhookDelivery.aggregate({ _max: { updatedAt: true } }),
   ]);
   const lastTemplateEdit = templateEdit._max.updatedAt?.toISOString() ?? null;
   return {
@@ -675,6 +835,13 @@ async function fingerprint() {
     recipients,
     inbox: { events: inboxEvents, sums: inboxSeqs._sum, read, seen, archived },
     environments,
+    webhooks: {
+      endpoints: webhookEndpoints,
+      lastEndpointEdit: webhookEndpointEdit._max.updatedAt?.toISOString() ?? null,
+      endpointEvents: webhookEndpointEvents,
+      deliveries: webhookDeliveries,
+      lastDeliveryEdit: webhookDeliveryEdit._max.updatedAt?.toISOString() ?? null,
+    },
   };
 }
 
@@ -821,6 +988,11 @@ describe('the expected table', () => {
     const coordinates = rootFields.map((f) => f.coordinate);
     expect(coordinates.filter((c) => !(c in expected))).toEqual([]);
     expect(Object.keys(expected).filter((c) => !coordinates.includes(c))).toEqual([]);
+  });
+
+  it('classifies every nested field with auth scopes of its own, and no other', () => {
+    expect(scopedNestedFields.filter((c) => !(c in expectedNested))).toEqual([]);
+    expect(Object.keys(expectedNested).filter((c) => !scopedNestedFields.includes(c))).toEqual([]);
   });
 });
 
@@ -1027,5 +1199,125 @@ describe.each(resumableFields)("$coordinate from R's cursor", (root) => {
       const leaked = identifiersOf(other).filter((id) => names.has(id));
       expect(leaked, `${own.label}'s token saw ${other.label}'s ${leaked.join(', ')}: ${JSON.stringify(body)}`).toEqual([]);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Webhook deliveries filtered by A's ids: another tenant's key or OWNER lists nothing of A (the
+// filter is optional, so the reference-argument checks above do not reach it).
+// ---------------------------------------------------------------------------------------------------
+describe("webhookDeliveries filtered by A's endpoint", () => {
+  const query = `query($e: ID, $filter: WebhookDeliveryFilter) { webhookDeliveries(environmentId: $e, filter: $filter) { edges { node { id } } } }`;
+  const cases = [
+    { label: "another project's API key", environment: () => null, headers: () => bearer(fx.tenantB.apiKey) },
+    { label: "another project's OWNER", environment: () => fx.tenantB.developmentId, headers: () => fx.tenantB.sessionHeaders },
+  ];
+
+  it.each(cases)('$label lists nothing of A', async ({ environment, headers }) => {
+    const { body } = await api.gql(query, { e: environment(), filter: { endpointId: fx.webhookEndpointId } }, headers());
+    expect(body).toEqual({ data: { webhookDeliveries: { edges: [] } } });
+  });
+
+  it("A's API key lists the endpoint's delivery", async () => {
+    const { body } = await api.gql(query, { filter: { endpointId: fx.webhookEndpointId } }, bearer(fx.tenantA.apiKey));
+    expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+    expect(body.data.webhookDeliveries.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(fx.webhookDeliveryId);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Nested fields with auth scopes of their own (`expectedNested`). Notification.webhookDeliveries: R's
+// token reaches R's notification through its inbox (the query and the live stream), but not the
+// webhook deliveries reporting it; A's key and P's members reach both.
+// ---------------------------------------------------------------------------------------------------
+describe('Notification.webhookDeliveries', () => {
+  const deliveries = 'webhookDeliveries { edges { node { id eventType } } }';
+  /** The deliveries reporting R's notification, as A's key reads them. */
+  let deliveryIds: string[] = [];
+
+  beforeAll(async () => {
+    // Whatever the matrix left, R's notification ends up in the inbox view, unread, then read: A's
+    // endpoints subscribe to notification.read, so it has a delivery for the token not to see.
+    const { body } = await api.gql(
+      `mutation($ids: [ID!]!) {
+        unarchive(ids: $ids) { __typename ... on Error { code } }
+        markUnread(ids: $ids) { __typename ... on Error { code } }
+        markRead(ids: $ids) { __typename ... on Error { code } }
+      }`,
+      { ids: [fx.inboxes.R.notificationId] },
+      await headersFor('clientToken', false),
+    );
+    expect(body).toEqual({
+      data: {
+        unarchive: { __typename: 'InboxChange' },
+        markUnread: { __typename: 'InboxChange' },
+        markRead: { __typename: 'InboxChange' },
+      },
+    });
+    const read = await api.gql(
+      `query($id: ID!) { notification(id: $id) { ${deliveries} } }`,
+      { id: fx.inboxes.R.notificationId },
+      bearer(fx.tenantA.apiKey),
+    );
+    const edges = must(
+      read.body.data?.notification?.webhookDeliveries?.edges,
+      `deliveries of R's notification: ${JSON.stringify(read.body)}`,
+    );
+    deliveryIds = edges.map((e: { node: { id: string } }) => e.node.id);
+  });
+
+  const deliveryReaders = [
+    { label: callerLabels.apiKey, caller: 'apiKey' as const, environmentId: () => undefined },
+    { label: callerLabels.member, caller: 'member' as const, environmentId: () => fx.tenantA.developmentId },
+  ];
+
+  it.each(deliveryReaders)("$label reads the deliveries reporting A's notification", async ({ caller, environmentId }) => {
+    const { body } = await api.gql(
+      `query($e: ID, $id: ID!) { notification(environmentId: $e, id: $id) { id ${deliveries} } }`,
+      { e: environmentId(), id: fx.inboxes.R.notificationId },
+      await headersFor(caller, false),
+    );
+    expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+    const nodes = body.data.notification.webhookDeliveries.edges.map((e: { node: unknown }) => e.node);
+    expect(nodes, JSON.stringify(body)).toContainEqual({ id: expect.any(String), eventType: 'notification.read' });
+    expect(nodes.map((n: { id: string }) => n.id)).toEqual(deliveryIds);
+  });
+
+  /** The token's answer holds R's notification, without deliveries: FORBIDDEN for that field alone. */
+  function expectRefusedForToken(body: Body, notification: any) {
+    expect(deliveryIds.length).toBeGreaterThan(0);
+    expect(notification, JSON.stringify(body)).toEqual({ id: fx.inboxes.R.notificationId, webhookDeliveries: null });
+    expect(body.errors?.length, JSON.stringify(body)).toBeGreaterThan(0);
+    for (const error of body.errors ?? []) {
+      expect(error.extensions?.code, JSON.stringify(error)).toBe('FORBIDDEN');
+      expect(error.path?.at(-1), JSON.stringify(error)).toBe('webhookDeliveries');
+    }
+    const leaked = deliveryIds.filter((id) => namesIn(body).has(id));
+    expect(leaked, JSON.stringify(body)).toEqual([]);
+  }
+
+  it("R's client token gets its inbox notification, but not its deliveries", async () => {
+    const { body } = await api.gql(
+      `{ inbox { notifications { edges { node { id webhookDeliveries { edges { node { id } } } } } } } }`,
+      {},
+      await headersFor('clientToken', false),
+    );
+    const node = body.data?.inbox?.notifications?.edges?.find(
+      (e: { node: { id: string } }) => e.node.id === fx.inboxes.R.notificationId,
+    )?.node;
+    expectRefusedForToken(body, node);
+  });
+
+  it.each(SUBSCRIPTION_PATHS)("R's client token gets its notification's inbox event, but not its deliveries (SSE at %s)", async (path) => {
+    const body = await firstEvent(
+      path,
+      {
+        text: 'subscription($after: String) { inboxEvents(after: $after) { type notification { id webhookDeliveries { edges { node { id } } } } } }',
+        variables: { after: fx.cursorBeforeDelivery },
+      },
+      await headersFor('clientToken', false),
+    );
+    expect(body.data?.inboxEvents?.type, JSON.stringify(body)).toBe('DELIVERED');
+    expectRefusedForToken(body, body.data?.inboxEvents?.notification);
   });
 });
