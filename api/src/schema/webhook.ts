@@ -495,7 +495,7 @@ builder.mutationField('disableWebhookEndpoint', (t) =>
   t.field({
     type: WebhookEndpointRef,
     description:
-      'Stops deliveries to the endpoint: pending ones fail ("The endpoint is disabled.") when their next attempt is due, and recoverWebhookDeliveries resends them after re-enabling. Records endpoint.disabled.',
+      'Stops deliveries to the endpoint: pending ones fail now ("The endpoint is disabled."; one in flight when its attempt ends), and recoverWebhookDeliveries resends them after re-enabling. Records endpoint.disabled.',
     args: {
       environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }),
       id: t.arg.id({ required: true }),

@@ -176,7 +176,7 @@ END
 $$;
 
 -- Disabling an endpoint (410 Gone, continuous failure, or by hand): one transaction that disables
--- it, records an endpoint.disabled event visible to the project, and creates endpoint.disabled
+-- it, records an endpoint.disabled event visible to the project, fails its waiting deliveries, and creates endpoint.disabled
 -- deliveries for the environment's other endpoints that subscribe to it (returned for enqueueing).
 -- An endpoint that is already disabled is left alone and nothing is returned.
 CREATE FUNCTION pigeon_disable_webhook_endpoint(p_endpoint uuid, p_reason text)
@@ -195,6 +195,13 @@ BEGIN
 
   INSERT INTO webhook_endpoint_events (id, environment_id, endpoint_id, type, reason)
   VALUES (pigeon_uuid_v7(), v_endpoint.environment_id, v_endpoint.id, 'endpoint.disabled', p_reason);
+
+  -- Its waiting deliveries stop now (recoverWebhookDeliveries resends them after re-enabling). One
+  -- in flight is recorded by its worker, whose next claim then fails it the same way.
+  UPDATE webhook_deliveries AS w
+     SET status = 'FAILED', failure_reason = 'The endpoint is disabled.', completed_at = now(),
+         next_attempt_at = NULL, next_trigger = 'SCHEDULED', updated_at = now()
+   WHERE w.endpoint_id = v_endpoint.id AND w.status = 'PENDING' AND (w.lease_until IS NULL OR w.lease_until < now());
 
   RETURN QUERY
   INSERT INTO webhook_deliveries AS d (id, environment_id, endpoint_id, event_type, payload, next_attempt_at)
