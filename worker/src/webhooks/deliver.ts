@@ -18,7 +18,7 @@ import { Semaphore } from 'redis-semaphore';
 import { enqueueWebhooks, type WebhookJobData, type WebhookJobRequest } from '../jobs.ts';
 import type { Logger } from '../log.ts';
 import { ENQUEUE_TIMEOUT_MS, withTimeout } from '../timeout.ts';
-import { type AttemptOutcome, postWebhook } from './post.ts';
+import { type AttemptOutcome, postWebhook, USER_AGENT } from './post.ts';
 import { nextRetryDelay, type RetryPolicy } from './schedule.ts';
 import { signWebhook } from './secret.ts';
 import type { TargetPolicy } from './target.ts';
@@ -71,7 +71,7 @@ const leaseSeconds = (settings: WebhookSettings) => Math.ceil(settings.timeoutMs
 
 /** Request headers as stored in the attempt log (and sent). */
 function requestHeaders(signed: Record<string, string>): Record<string, string> {
-  return { 'content-type': 'application/json', 'user-agent': 'Pigeon-Webhooks/1', ...signed };
+  return { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...signed };
 }
 
 function describe(outcome: AttemptOutcome): string {
