@@ -10,11 +10,19 @@ export async function reconcileWebhookDeliveries(
   queue: Queue<WebhookJobData>,
   { olderThanMs, limit = 1_000 }: { olderThanMs: number; limit?: number },
 ): Promise<number> {
-  // Due for longer than the threshold and not leased by a live attempt. The job ids are those of
-  // the normal path, so a job that still exists (waiting, or delayed by its endpoint's limit)
-  // absorbs the re-enqueue. The database's clock decides.
-  const rows = await prisma.$queryRaw<{ id: string; environment_id: string; endpoint_id: string; attempt_count: number }[]>`
-    SELECT id::text, environment_id::text, endpoint_id::text, attempt_count FROM webhook_deliveries
+  // Due for longer than the threshold and not leased by a live attempt. A row that waits normally
+  // gets the job id of the normal path, so a job that still exists (waiting, or delayed by its
+  // endpoint's limit) absorbs the re-enqueue. A row whose lease ran out without an attempt being
+  // recorded was claimed by a worker that died: its job still sits in BullMQ's active list until
+  // the stalled-job check (30-60 s), and would absorb a same-id add, so that row gets a job id of
+  // its own, one per expired lease (repeated passes collapse; the database claim decides who
+  // attempts). The database's clock decides.
+  const rows = await prisma.$queryRaw<
+    { id: string; environment_id: string; endpoint_id: string; attempt_count: number; lease_expired_ms: number | null }[]
+  >`
+    SELECT id::text, environment_id::text, endpoint_id::text, attempt_count,
+           (extract(epoch FROM lease_until) * 1000)::float8 AS lease_expired_ms
+      FROM webhook_deliveries
      WHERE status = 'PENDING' AND next_attempt_at < now() - make_interval(secs => ${olderThanMs / 1000})
        AND (lease_until IS NULL OR lease_until < now())
      ORDER BY next_attempt_at
@@ -22,7 +30,13 @@ export async function reconcileWebhookDeliveries(
   if (rows.length === 0) return 0;
   await enqueueWebhooks(
     queue,
-    rows.map((r) => ({ deliveryId: r.id, environmentId: r.environment_id, endpointId: r.endpoint_id, attemptCount: r.attempt_count })),
+    rows.map((r) => ({
+      deliveryId: r.id,
+      environmentId: r.environment_id,
+      endpointId: r.endpoint_id,
+      attemptCount: r.attempt_count,
+      ...(r.lease_expired_ms === null ? {} : { suffix: `lease${Math.round(r.lease_expired_ms)}` }),
+    })),
   );
   return rows.length;
 }
