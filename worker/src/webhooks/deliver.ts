@@ -202,16 +202,26 @@ async function recordAttempt(
        WHERE id = ${claimed.id}::uuid
       RETURNING attempt_count
     ), endpoint AS (
+      -- The endpoint's failure clocks, written only when they change: most attempts change
+      -- nothing, and an unconditional write would serialize an endpoint's concurrent attempts on
+      -- its row lock (and cost WAL).
       UPDATE webhook_endpoints AS e
          SET failing_since = CASE WHEN ${outcome.ok} THEN NULL ELSE COALESCE(e.failing_since, ${startedAt}) END,
              consecutive_exhausted = CASE WHEN ${outcome.ok} THEN 0 WHEN ${exhausted} THEN e.consecutive_exhausted + 1
                                           ELSE e.consecutive_exhausted END
        WHERE e.id = ${claimed.endpoint_id}::uuid
-      RETURNING e.enabled, e.consecutive_exhausted,
-                (extract(epoch FROM now() - e.failing_since) * 1000)::float8 AS failing_ms
+         AND CASE WHEN ${outcome.ok} THEN e.failing_since IS NOT NULL OR e.consecutive_exhausted <> 0
+                  ELSE e.failing_since IS NULL OR ${exhausted} END
+      RETURNING e.id, e.consecutive_exhausted, e.failing_since
     )
-    SELECT delivery.attempt_count, endpoint.failing_ms, endpoint.consecutive_exhausted, endpoint.enabled
-      FROM delivery, endpoint`;
+    SELECT delivery.attempt_count, current.enabled,
+           CASE WHEN endpoint.id IS NULL THEN current.consecutive_exhausted ELSE endpoint.consecutive_exhausted END
+             AS consecutive_exhausted,
+           (extract(epoch FROM now() - CASE WHEN endpoint.id IS NULL THEN current.failing_since ELSE endpoint.failing_since END)
+             * 1000)::float8 AS failing_ms
+      FROM delivery
+      JOIN webhook_endpoints AS current ON current.id = ${claimed.endpoint_id}::uuid
+      LEFT JOIN endpoint ON true`;
 
   if (row) {
     let disableReason: string | null = null;
