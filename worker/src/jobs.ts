@@ -81,6 +81,12 @@ export interface WebhookJobRequest extends WebhookJobData {
   delayMs?: number;
   /** Job id suffix for manual redeliveries (see webhookJob.jobId). */
   suffix?: string;
+  /**
+   * A scheduled retry. BullMQ hands out prioritized jobs only when no plain job waits, so retries
+   * to failing endpoints yield to first attempts: they cannot crowd out healthy endpoints'
+   * deliveries when the workers are busy (they wait instead, which a failing endpoint can afford).
+   */
+  retry?: boolean;
 }
 
 export function createWebhookQueue(connection: Redis, settings: QueueSettings): Queue<WebhookJobData> {
@@ -90,13 +96,14 @@ export function createWebhookQueue(connection: Redis, settings: QueueSettings): 
 export function enqueueWebhooks(queue: Queue<WebhookJobData>, items: readonly WebhookJobRequest[]) {
   if (items.length === 0) return Promise.resolve([]);
   return queue.addBulk(
-    items.map(({ attemptCount, delayMs, suffix, ...data }) => ({
+    items.map(({ attemptCount, delayMs, suffix, retry, ...data }) => ({
       name: webhookJob.name,
       data,
       opts: {
         ...webhookJob.options,
         jobId: webhookJob.jobId(data.deliveryId, attemptCount, suffix),
         ...(delayMs && delayMs > 0 ? { delay: Math.ceil(delayMs) } : {}),
+        ...(retry ? { priority: 1 } : {}),
       },
     })),
   );

@@ -239,6 +239,7 @@ async function recordAttempt(
           endpointId: claimed.endpoint_id,
           attemptCount: row.attempt_count,
           delayMs,
+          retry: true,
         },
       ]);
     }
