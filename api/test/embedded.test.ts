@@ -1,6 +1,7 @@
 // The embedded mode: PGlite in a data directory owned by one process, API and workers together.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,7 @@ import { type Database, DataDirLockedError, openEmbedded, openPostgres } from '@
 import { applyMigrations } from '@pigeon/schema/migrate';
 import { createLogger } from '@pigeon/worker';
 import { Redis } from 'ioredis';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadApiEnv } from '../src/env.ts';
 import { seed } from '../src/seed.ts';
@@ -106,3 +108,86 @@ it('seeds PostgreSQL from the command line and prints the key on a line of its o
     await database.drop();
   }
 });
+
+it('`npm start` delivers signed webhooks to a receiver on this machine (the local start allows loopback)', async () => {
+  const received: { headers: Record<string, string>; body: string }[] = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      received.push({ headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])), body });
+      res.end('thanks');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`;
+  const ownDir = mkdtempSync(join(tmpdir(), 'pigeon-start-'));
+  const ownPrefix = uniqueName('pigeonstart');
+  // WEBHOOK_ALLOW_LIST unset: the one-process start allows loopback by itself.
+  const { WEBHOOK_ALLOW_LIST: _unset, ...inherited } = process.env;
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../src/start.ts', import.meta.url))], {
+    env: {
+      ...inherited,
+      DATABASE_URL: '',
+      PIGEON_DATA_DIR: join(ownDir, 'pglite'),
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: ownPrefix,
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  try {
+    await expect
+      .poll(() => /GraphQL: +(\S+)\/graphql/.test(stdout) && /PIGEON_API_KEY=/.test(stdout), { timeout: 45_000, interval: 100 })
+      .toBe(true);
+    const base = (/GraphQL: +(\S+)\/graphql/.exec(stdout) as RegExpExecArray)[1] as string;
+    const apiKey = (/PIGEON_API_KEY=(\S+)/.exec(stdout) as RegExpExecArray)[1] as string;
+    const gql = async (query: string, variables: Record<string, unknown> = {}) => {
+      const res = await fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      return ((await res.json()) as any).data;
+    };
+    const created = await gql(
+      `mutation($url: String!) { createWebhookEndpoint(input: { url: $url, eventTypes: ["notification.delivered"] }) {
+         __typename ... on CreatedWebhookEndpoint { secret } ... on ValidationError { message } } }`,
+      { url: receiverUrl },
+    );
+    expect(created.createWebhookEndpoint.__typename, JSON.stringify(created)).toBe('CreatedWebhookEndpoint');
+    const sent = await gql(
+      `mutation { send(input: { to: "demo-user", title: "Hello", body: "from the demo" }) { ... on SendSuccess { notification { id } } } }`,
+    );
+    const id = sent.send.notification.id as string;
+    await expect.poll(() => received.length, { timeout: 15_000, interval: 50 }).toBe(1);
+    const [request] = received as [{ headers: Record<string, string>; body: string }];
+    const event = new Webhook(created.createWebhookEndpoint.secret).verify(request.body, request.headers) as any;
+    expect(event).toMatchObject({
+      type: 'notification.delivered',
+      data: { id, status: 'DELIVERED', title: 'Hello', recipient: { id: 'demo-user' } },
+    });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n--- start.ts stderr ---\n${stderr}`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    receiver.closeAllConnections();
+    receiver.close();
+    const redis = new Redis(TEST_REDIS_URL);
+    await flushPrefix(redis, ownPrefix);
+    await redis.quit();
+    rmSync(ownDir, { recursive: true, force: true });
+  }
+}, 90_000);
