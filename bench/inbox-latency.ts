@@ -24,10 +24,10 @@ import {
 } from './lib/graphql.ts';
 import {
   availableCores,
+  countsPerUnit,
   cpuMeter,
   createCleanup,
   machineLoad,
-  type ProbeReply,
   postgresCpuMeter,
   readFileLimit,
   readMemory,
@@ -353,7 +353,7 @@ async function run(): Promise<number> {
           return { fromSecond: w * 5, count: s.count, p50: round(s.p50), p99: round(s.p99), max: round(s.max) };
         }),
       cpuCores: cores,
-      perSend: countsBefore && countsAfter ? perSendCounts(countsBefore, countsAfter, phase.sent) : null,
+      perSend: countsBefore && countsAfter ? countsPerUnit(countsBefore, countsAfter, phase.sent) : null,
       cpuProfiles: profiles,
       apiRssMb: { before: memoryBefore.rss / 2 ** 20, after: memoryAfter.rss / 2 ** 20, peak: memoryAfter.hwm / 2 ** 20 },
       lost,
@@ -404,27 +404,6 @@ async function run(): Promise<number> {
   else printSweep(report, results);
   if (!correct) printServiceErrors([api, worker]);
   return correct ? 0 : 1;
-}
-
-type Counts = Pick<ProbeReply, 'queries' | 'commands'>;
-
-/** Statements and commands per send in each process, from the probe's counters before and after. */
-function perSendCounts(before: Counts[], after: Counts[], sends: number) {
-  const per = (i: number, kind: 'queries' | 'commands') => {
-    const b = before[i]?.[kind] ?? {};
-    const rows = Object.entries(after[i]?.[kind] ?? {})
-      .map(([key, n]) => [key, (n - (b[key] ?? 0)) / Math.max(1, sends)] as const)
-      .filter(([, n]) => n > 0)
-      .sort(([, x], [, y]) => y - x);
-    return {
-      total: rows.reduce((a, [, n]) => a + n, 0),
-      byStatement: Object.fromEntries(rows.map(([k, n]) => [k, Math.round(n * 100) / 100])),
-    };
-  };
-  return {
-    api: { postgres: per(0, 'queries'), redis: per(0, 'commands') },
-    worker: { postgres: per(1, 'queries'), redis: per(1, 'commands') },
-  };
 }
 
 function printPhase(report: any, r: any) {

@@ -52,10 +52,10 @@ import { Webhook } from 'standardwebhooks';
 import { createTenant, graphqlClient, SEND_MUTATION } from './lib/graphql.ts';
 import {
   availableCores,
+  countsPerUnit,
   cpuMeter,
   createCleanup,
   machineLoad,
-  type ProbeReply,
   postgresCpuMeter,
   REDIS_URL,
   runBench,
@@ -660,7 +660,8 @@ async function run(cleanup: ReturnType<typeof createCleanup>): Promise<number> {
           walPerAttempt: (attempts: number) =>
             Object.fromEntries(Object.entries(wal).map(([k, v]) => [k, round(v / Math.max(1, attempts), k === 'bytes' ? 0 : 2)])),
           /** Statements and commands per attempt made in the window. */
-          perAttempt: (attempts: number) => (countsBefore && countsAfter ? perDeliveryCounts(countsBefore, countsAfter, attempts) : null),
+          perAttempt: (attempts: number) =>
+            countsBefore && countsAfter ? countsPerUnit(countsBefore, countsAfter, attempts, 0.005) : null,
         };
       },
     };
@@ -1051,7 +1052,27 @@ async function run(cleanup: ReturnType<typeof createCleanup>): Promise<number> {
   }
 }
 
-interface PhaseResult {
+/** What every measured phase reports besides its own numbers. */
+interface PhaseMeasures {
+  lost: number;
+  notRecorded: number;
+  duplicates: number;
+  samples: string[];
+  cpuCores: Record<string, number>;
+  /** CPU milliseconds per attempt (worker, PostgreSQL, Redis, receiver) and per offered delivery (API: sends). */
+  cpuMsPerDelivery: Record<string, number>;
+  cpuProfiles: string[];
+  /** Active PostgreSQL backends of the bench database by wait event, averaged over 100 ms samples. */
+  postgresWaits: Record<string, number>;
+  /** Share of each process's CPU spent in the kernel (system time). */
+  cpuSystemShare: Record<string, number>;
+  /** Commits (this database) and WAL (whole cluster: other databases' work counts too) per attempt. */
+  walPerAttempt: Record<string, number>;
+  /** Per attempt made in the window. */
+  perDelivery: ReturnType<typeof countsPerUnit> | null;
+}
+
+interface PhaseResult extends PhaseMeasures {
   phase: string;
   kind: 'open-loop';
   scenario: string;
@@ -1084,25 +1105,9 @@ interface PhaseResult {
   failingDeliveries: number;
   failingAttempted: number;
   failingAttempts: number;
-  lost: number;
-  notRecorded: number;
-  duplicates: number;
-  samples: string[];
-  cpuCores: Record<string, number>;
-  /** CPU milliseconds per attempt (worker, PostgreSQL, Redis, receiver) and per offered delivery (API: sends). */
-  cpuMsPerDelivery: Record<string, number>;
-  cpuProfiles: string[];
-  /** Active PostgreSQL backends of the bench database by wait event, averaged over 100 ms samples. */
-  postgresWaits: Record<string, number>;
-  /** Share of each process's CPU spent in the kernel (system time). */
-  cpuSystemShare: Record<string, number>;
-  /** Commits (this database) and WAL (whole cluster: other databases' work counts too) per attempt. */
-  walPerAttempt: Record<string, number>;
-  /** Per attempt made in the window. */
-  perDelivery: ReturnType<typeof perDeliveryCounts> | null;
 }
 
-interface SaturationResult {
+interface SaturationResult extends PhaseMeasures {
   phase: 'saturation';
   kind: 'backlog';
   scenario: string;
@@ -1118,22 +1123,6 @@ interface SaturationResult {
   steadyPerSecond: number;
   attemptsPerSecond: number;
   timeToCompleteMs: DelaySummary;
-  lost: number;
-  notRecorded: number;
-  duplicates: number;
-  samples: string[];
-  cpuCores: Record<string, number>;
-  /** CPU milliseconds per attempt (worker, PostgreSQL, Redis, receiver) and per offered delivery (API: sends). */
-  cpuMsPerDelivery: Record<string, number>;
-  cpuProfiles: string[];
-  /** Active PostgreSQL backends of the bench database by wait event, averaged over 100 ms samples. */
-  postgresWaits: Record<string, number>;
-  /** Share of each process's CPU spent in the kernel (system time). */
-  cpuSystemShare: Record<string, number>;
-  /** Commits (this database) and WAL (whole cluster: other databases' work counts too) per attempt. */
-  walPerAttempt: Record<string, number>;
-  /** Per attempt made in the window. */
-  perDelivery: ReturnType<typeof perDeliveryCounts> | null;
 }
 
 /**
@@ -1237,27 +1226,6 @@ function roundSummary(s: DelaySummary): DelaySummary {
     max: round(s.max),
     mean: round(s.mean),
     withinTarget: round(s.withinTarget, 4),
-  };
-}
-
-type Counts = Pick<ProbeReply, 'queries' | 'commands'>;
-
-/** Statements and commands per delivery in the API and worker, from the probe's counters before and after. */
-function perDeliveryCounts(before: Counts[], after: Counts[], deliveries: number) {
-  const per = (i: number, kind: 'queries' | 'commands') => {
-    const b = before[i]?.[kind] ?? {};
-    const rows = Object.entries(after[i]?.[kind] ?? {})
-      .map(([key, n]) => [key, (n - (b[key] ?? 0)) / Math.max(1, deliveries)] as const)
-      .filter(([, n]) => n > 0.005)
-      .sort(([, x], [, y]) => y - x);
-    return {
-      total: Math.round(rows.reduce((a, [, n]) => a + n, 0) * 100) / 100,
-      byStatement: Object.fromEntries(rows.map(([k, n]) => [k, Math.round(n * 100) / 100])),
-    };
-  };
-  return {
-    api: { postgres: per(0, 'queries'), redis: per(0, 'commands') },
-    worker: { postgres: per(1, 'queries'), redis: per(1, 'commands') },
   };
 }
 

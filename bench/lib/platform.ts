@@ -366,3 +366,28 @@ export async function runBench(cleanup: Cleanup, run: () => Promise<number>): Pr
   }
   process.exit(exitCode);
 }
+
+type ProbeCounts = Pick<ProbeReply, 'queries' | 'commands'>;
+
+/**
+ * PostgreSQL statements and Redis commands per unit of work (a send, a delivery) in the API
+ * (index 0) and the worker (index 1), from the probes' counters before and after a phase.
+ * Statements below `minimum` per unit are left out.
+ */
+export function countsPerUnit(before: ProbeCounts[], after: ProbeCounts[], units: number, minimum = 0) {
+  const per = (i: number, kind: 'queries' | 'commands') => {
+    const b = before[i]?.[kind] ?? {};
+    const rows = Object.entries(after[i]?.[kind] ?? {})
+      .map(([key, n]) => [key, (n - (b[key] ?? 0)) / Math.max(1, units)] as const)
+      .filter(([, n]) => n > minimum)
+      .sort(([, x], [, y]) => y - x);
+    return {
+      total: Math.round(rows.reduce((a, [, n]) => a + n, 0) * 100) / 100,
+      byStatement: Object.fromEntries(rows.map(([k, n]) => [k, Math.round(n * 100) / 100])),
+    };
+  };
+  return {
+    api: { postgres: per(0, 'queries'), redis: per(0, 'commands') },
+    worker: { postgres: per(1, 'queries'), redis: per(1, 'commands') },
+  };
+}
