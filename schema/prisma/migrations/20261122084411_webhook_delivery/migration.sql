@@ -108,10 +108,15 @@ $$;
 
 -- One delivery per enabled endpoint of the notification's environment that wants `p_type`, for
 -- each of the given notifications (which must already be visible to this statement: call it as a
--- separate statement after the change it reports, in the same transaction).
+-- separate statement after the change it reports, in the same transaction). PL/pgSQL rather than
+-- SQL so that each session plans the INSERT once: a non-inlined SQL function is planned again on
+-- every call, which cost every delivered notification about 0.7 ms of PostgreSQL CPU.
 CREATE FUNCTION pigeon_webhook_fanout(p_type text, p_notifications uuid[])
 RETURNS TABLE (delivery_id uuid, environment_id uuid, endpoint_id uuid)
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
   INSERT INTO webhook_deliveries AS d (id, environment_id, endpoint_id, notification_id, event_type, payload, next_attempt_at)
   SELECT pigeon_uuid_v7(), n.environment_id, e.id, n.id, p_type,
          pigeon_webhook_payload(p_type, pigeon_notification_webhook_data(n, r.external_id)), now()
@@ -120,7 +125,8 @@ LANGUAGE sql VOLATILE AS $$
     JOIN webhook_endpoints AS e
       ON e.environment_id = n.environment_id AND e.enabled AND p_type = ANY (e.event_types)
    WHERE n.id = ANY (p_notifications)
-  RETURNING d.id, d.environment_id, d.endpoint_id
+  RETURNING d.id, d.environment_id, d.endpoint_id;
+END
 $$;
 
 -- Delivering a notification now also creates its notification.delivered webhook deliveries, in the
@@ -168,8 +174,13 @@ BEGIN
   INSERT INTO inbox_events (recipient_id, seq, environment_id, type, notification_id, unread_count, unseen_count)
   VALUES (v_recipient, v_seq, v_environment, 'DELIVERED', p_notification, v_unread, v_unseen);
 
-  SELECT COALESCE(jsonb_agg(jsonb_build_array(f.delivery_id, f.endpoint_id)), '[]'::jsonb) INTO v_webhooks
-    FROM pigeon_webhook_fanout('notification.delivered', ARRAY[p_notification]) AS f;
+  -- Most environments have no endpoint for this event: one index probe instead of the fan-out.
+  v_webhooks := '[]'::jsonb;
+  IF EXISTS (SELECT 1 FROM webhook_endpoints AS e
+              WHERE e.environment_id = v_environment AND e.enabled AND 'notification.delivered' = ANY (e.event_types)) THEN
+    SELECT COALESCE(jsonb_agg(jsonb_build_array(f.delivery_id, f.endpoint_id)), '[]'::jsonb) INTO v_webhooks
+      FROM pigeon_webhook_fanout('notification.delivered', ARRAY[p_notification]) AS f;
+  END IF;
 
   RETURN QUERY SELECT v_recipient, v_environment, v_seq, v_webhooks;
 END
