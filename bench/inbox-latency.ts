@@ -29,10 +29,10 @@ import {
   createCleanup,
   machineLoad,
   postgresCpuMeter,
+  printServiceErrors,
   readFileLimit,
   readMemory,
   runBench,
-  type Service,
   sleep,
   uniqueName,
 } from './lib/platform.ts';
@@ -479,14 +479,4 @@ function printSweep(report: any, results: any[]) {
     `duplicates ${report.duplicates}, out of order ${report.outOfOrder}, wrong stream ${report.wrongStream}, unknown ${report.unknownEvents}, stream errors ${report.streamErrors}, streams ended ${report.streamsEnded}; correctness ${report.correct ? 'ok' : 'FAILED'}`,
   );
   for (const sample of report.errorSamples) console.log(`  e.g. ${sample}`);
-}
-
-function printServiceErrors(services: Service[]) {
-  for (const service of services) {
-    const lines = service
-      .output()
-      .split('\n')
-      .filter((l) => /"level":"(error|warn)"/.test(l));
-    if (lines.length) console.error(`last ${service.name} warnings/errors:\n${lines.slice(-5).join('\n')}`);
-  }
 }

@@ -57,9 +57,9 @@ import {
   createCleanup,
   machineLoad,
   postgresCpuMeter,
+  printServiceErrors,
   REDIS_URL,
   runBench,
-  type Service,
   sleep,
   uniqueName,
 } from './lib/platform.ts';
@@ -1323,16 +1323,6 @@ function renderMarkdown(report: any): string {
   lines.push('');
   lines.push(`Correctness: ${report.correct ? 'ok' : 'FAILED'}`);
   return `${lines.join('\n')}\n`;
-}
-
-function printServiceErrors(services: Service[]) {
-  for (const service of services) {
-    const lines = service
-      .output()
-      .split('\n')
-      .filter((l) => /"level":"(error|warn)"/.test(l));
-    if (lines.length) console.error(`last ${service.name} warnings/errors:\n${lines.slice(-5).join('\n')}`);
-  }
 }
 
 // Last, so that every module-level constant above is initialised first.

@@ -127,3 +127,6 @@ builder.addScalarType('JSON', JSONResolver);
 builder.queryType({});
 builder.mutationType({});
 builder.subscriptionType({});
+
+/** Relay connections paged by the rows' unique, time-ordered UUIDv7 id: 20 per page, at most 100. */
+export const ID_PAGES = { cursor: 'id', defaultSize: 20, maxSize: 100 } as const;

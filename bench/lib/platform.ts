@@ -391,3 +391,14 @@ export function countsPerUnit(before: ProbeCounts[], after: ProbeCounts[], units
     worker: { postgres: per(1, 'queries'), redis: per(1, 'commands') },
   };
 }
+
+/** The last warnings and errors each service logged (after a correctness failure). */
+export function printServiceErrors(services: Service[]) {
+  for (const service of services) {
+    const lines = service
+      .output()
+      .split('\n')
+      .filter((l) => /"level":"(error|warn)"/.test(l));
+    if (lines.length) console.error(`last ${service.name} warnings/errors:\n${lines.slice(-5).join('\n')}`);
+  }
+}

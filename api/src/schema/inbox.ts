@@ -3,7 +3,7 @@
 import type { Prisma } from '@pigeon/schema';
 import { enqueueOrLeave } from '@pigeon/worker';
 import { GraphQLError } from 'graphql';
-import { builder } from '../builder.ts';
+import { builder, ID_PAGES } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { NotFoundError, unauthenticated, ValidationError } from '../errors.ts';
 import { encodeInboxCursor } from '../inbox/cursor.ts';
@@ -44,9 +44,7 @@ export const InboxRef = builder.prismaObject('Recipient', {
     }),
     seq: t.exposeInt('lastSeq', { description: 'The sequence number of the newest inbox event (0: none yet).' }),
     notifications: t.relatedConnection('notifications', {
-      cursor: 'id',
-      defaultSize: 20,
-      maxSize: 100,
+      ...ID_PAGES,
       description: 'Delivered notifications, newest first. Cursors are opaque; ids are unique, so pages never skip or repeat a row.',
       args: { filter: t.arg({ type: InboxFilter }) },
       query: (args) => {

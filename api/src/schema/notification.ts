@@ -1,6 +1,6 @@
 // Notifications as API keys and dashboard members see them: one by id, or a page of them.
 import type { Prisma } from '@pigeon/schema';
-import { builder } from '../builder.ts';
+import { builder, ID_PAGES } from '../builder.ts';
 import { ENVIRONMENT_ID_DESCRIPTION, environmentIdFor, environmentScope } from '../environment-id.ts';
 import { isUuid } from '../uuid.ts';
 import { RecipientRef } from './recipient.ts';
@@ -83,9 +83,7 @@ const NotificationFilter = builder.inputType('NotificationFilter', {
 builder.queryField('notifications', (t) =>
   t.prismaConnection({
     type: 'Notification',
-    cursor: 'id',
-    defaultSize: 20,
-    maxSize: 100,
+    ...ID_PAGES,
     description: 'Notifications of the environment, newest first (ids are time-ordered UUIDv7, unique, so paging never skips or repeats).',
     args: { environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }), filter: t.arg({ type: NotificationFilter }) },
     authScopes: environmentScope('MEMBER', true),

@@ -1,5 +1,5 @@
 // Recipients: a tenant's end users, known by the tenant's own id and upserted by `send`.
-import { builder } from '../builder.ts';
+import { builder, ID_PAGES } from '../builder.ts';
 import { ENVIRONMENT_ID_DESCRIPTION, environmentIdFor, environmentScope } from '../environment-id.ts';
 
 export const RecipientRef = builder.prismaObject('Recipient', {
@@ -36,9 +36,7 @@ builder.queryField('recipient', (t) =>
 builder.queryField('recipients', (t) =>
   t.prismaConnection({
     type: 'Recipient',
-    cursor: 'id',
-    defaultSize: 20,
-    maxSize: 100,
+    ...ID_PAGES,
     description: 'Recipients of the environment, newest first.',
     args: { environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }) },
     authScopes: environmentScope('MEMBER', true),

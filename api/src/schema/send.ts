@@ -48,7 +48,8 @@ const SendInput = builder.inputType('SendInput', {
 
 const noControlChars = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
 const jsonSize = (v: unknown) => Buffer.byteLength(JSON.stringify(v) ?? '');
-const jsonObject = (max: number, what: string) =>
+/** A JSON object (not an array or scalar) of at most `max` bytes as JSON. */
+export const jsonObject = (max: number, what: string) =>
   z
     .custom<Record<string, unknown>>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), `${what} must be a JSON object.`)
     .refine((v) => jsonSize(v) <= max, `${what} must be at most ${max / 1024} KB as JSON.`);

@@ -15,13 +15,14 @@ import {
 import { parseWebhookUrl, resolveTarget, TargetRefusedError } from '@pigeon/worker/webhooks/target';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import { builder } from '../builder.ts';
+import { builder, ID_PAGES } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { ENVIRONMENT_ID_DESCRIPTION, environmentIdFor, environmentScope } from '../environment-id.ts';
 import { assertUuid, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { isUuid } from '../uuid.ts';
 import { validate } from '../validation.ts';
 import { NotificationRef } from './notification.ts';
+import { jsonObject } from './send.ts';
 
 /** At most this many endpoints per environment. */
 export const MAX_ENDPOINTS_PER_ENVIRONMENT = 50;
@@ -90,9 +91,7 @@ export const WebhookDeliveryRef = builder.prismaObject('WebhookDelivery', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true }),
     attempts: t.relatedConnection('attempts', {
-      cursor: 'id',
-      defaultSize: 20,
-      maxSize: 100,
+      ...ID_PAGES,
       description: 'Oldest first.',
       query: () => ({ orderBy: { id: 'asc' } }),
     }),
@@ -144,17 +143,13 @@ export const WebhookEndpointRef = builder.prismaObject('WebhookEndpoint', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     deliveries: t.relatedConnection('deliveries', {
-      cursor: 'id',
-      defaultSize: 20,
-      maxSize: 100,
+      ...ID_PAGES,
       description: 'Newest first.',
       args: { status: t.arg({ type: WebhookDeliveryStatusEnum }) },
       query: (args) => ({ where: args.status ? { status: args.status } : {}, orderBy: { id: 'desc' } }),
     }),
     events: t.relatedConnection('events', {
-      cursor: 'id',
-      defaultSize: 20,
-      maxSize: 100,
+      ...ID_PAGES,
       description: 'Newest first.',
       query: () => ({ orderBy: { id: 'desc' } }),
     }),
@@ -163,9 +158,7 @@ export const WebhookEndpointRef = builder.prismaObject('WebhookEndpoint', {
 
 builder.prismaObjectField('Notification', 'webhookDeliveries', (t) =>
   t.relatedConnection('deliveries', {
-    cursor: 'id',
-    defaultSize: 20,
-    maxSize: 100,
+    ...ID_PAGES,
     nullable: true,
     description: 'The webhook deliveries reporting this notification, newest first (API keys and dashboard members only).',
     authScopes: { apiKey: true, session: true },
@@ -290,9 +283,7 @@ builder.queryField('webhookDelivery', (t) =>
 builder.queryField('webhookDeliveries', (t) =>
   t.prismaConnection({
     type: 'WebhookDelivery',
-    cursor: 'id',
-    defaultSize: 20,
-    maxSize: 100,
+    ...ID_PAGES,
     description: 'Deliveries of the environment, newest first; filter by endpoint, notification, status or event type.',
     args: { environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }), filter: t.arg({ type: DeliveryFilter }) },
     authScopes: environmentScope('MEMBER', true),
@@ -313,9 +304,7 @@ builder.queryField('webhookDeliveries', (t) =>
 builder.queryField('webhookEndpointEvents', (t) =>
   t.prismaConnection({
     type: 'WebhookEndpointEvent',
-    cursor: 'id',
-    defaultSize: 20,
-    maxSize: 100,
+    ...ID_PAGES,
     description: "What happened to the environment's endpoints (endpoint.disabled, endpoint.enabled), newest first.",
     args: { environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }) },
     authScopes: environmentScope('MEMBER', true),
@@ -547,13 +536,7 @@ builder.mutationField('sendWebhookTestEvent', (t) =>
     authScopes: environmentScope('ADMIN', true),
     errors: { types: [ValidationError, NotFoundError], dataField: { name: 'delivery' } },
     resolve: async (_root, args, ctx) => {
-      const data = validate(
-        z
-          .custom<Record<string, unknown>>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), 'data must be a JSON object.')
-          .refine((v) => Buffer.byteLength(JSON.stringify(v)) <= 16 * 1024, 'data must be at most 16 KB as JSON.')
-          .nullish(),
-        args.data,
-      );
+      const data = validate(jsonObject(16 * 1024, 'data').nullish(), args.data);
       const endpoint = await findEndpoint(ctx, environmentIdFor(ctx, args.environmentId?.toString()), String(args.id));
       if (!endpoint.enabled) throw new ValidationError([{ path: 'id', message: 'The endpoint is disabled; enable it first.' }]);
       const id = uuidv7();
