@@ -4,7 +4,7 @@
 // devDependency puts in node_modules/.bin.
 import { execSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,3 +23,32 @@ if (!installed) {
   writeFileSync(stamp, lockHash);
 }
 run('npm run --silent generate -w @pigeon/schema');
+run('npm run --silent codegen');
+
+// The dashboard is served by the API process from dashboard/dist: build it when its sources (or
+// what they are built with) changed since the last build. Skipped with PIGEON_SKIP_DASHBOARD_BUILD=1.
+const dashboardStamp = join(root, 'dashboard', 'dist', '.pigeon-build-hash');
+if (process.env.PIGEON_SKIP_DASHBOARD_BUILD !== '1' && existsSync(join(root, 'dashboard', 'index.html'))) {
+  const hash = createHash('sha256').update(lockHash);
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== 'gql') walk(path);
+      } else {
+        hash.update(path).update(readFileSync(path));
+      }
+    }
+  };
+  walk(join(root, 'dashboard', 'src'));
+  for (const file of ['dashboard/index.html', 'dashboard/vite.config.ts', 'dashboard/package.json', 'schema/schema.graphql']) {
+    const path = join(root, file);
+    if (existsSync(path)) hash.update(file).update(readFileSync(path));
+  }
+  const digest = hash.digest('hex');
+  if (!existsSync(dashboardStamp) || readFileSync(dashboardStamp, 'utf8') !== digest) {
+    process.stderr.write('Building the dashboard (first run or its sources changed)...\n');
+    run('npm run --silent build -w @pigeon/dashboard');
+    writeFileSync(dashboardStamp, digest);
+  }
+}

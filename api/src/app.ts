@@ -1,22 +1,27 @@
 // The API process's HTTP side: graphql-yoga with the Pothos schema, auth, abuse limits and health
 // endpoints. createApp() wires dependencies it is given; start()/stop() own only the HTTP server.
+import { isUtf8 } from 'node:buffer';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import type { Database } from '@pigeon/schema';
 import { type Logger, type RenderJobData, type WebhookJobData, webhookSettings } from '@pigeon/worker';
+import { createTemplateSandbox, type TemplateSandbox, type TemplateSources } from '@pigeon/worker/render/sandbox';
 import type { TargetPolicy } from '@pigeon/worker/webhooks/target';
 import type { Queue } from 'bullmq';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { ClientTokenVerifier } from './auth/client-token.ts';
+import { ID_PAGES } from './builder.ts';
 import type { Context, InboxRuntime } from './context.ts';
+import { costLimitPlugin } from './cost.ts';
+import { DEFAULT_DASHBOARD_DIR, dashboardFiles } from './dashboard-files.ts';
 import type { ApiEnv } from './env.ts';
+import { introspectionPolicyPlugin } from './introspection.ts';
 import { maskError } from './mask-error.ts';
 import { resolvePrincipal } from './principal.ts';
 import { rateBudgetPlugin } from './rate-budget.ts';
@@ -42,7 +47,7 @@ export interface App {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   /** Listens on env.PORT (0 picks a free port); resolves to the bound URL. */
   start(): Promise<string>;
-  /** Stops accepting connections and waits for open requests to finish. */
+  /** Stops accepting connections and waits for open requests to finish (and ends the preview sandbox). */
   stop(): Promise<void>;
 }
 
@@ -84,7 +89,15 @@ function bodyLimitPlugin(limit: number): Plugin {
             chunks.push(value);
           }
         }
-        const copy = new fetchAPI.Request(req.url, { method: req.method, headers: req.headers, body: Buffer.concat(chunks) });
+        const body = Buffer.concat(chunks);
+        // JSON is UTF-8: bytes that are not would be replaced by U+FFFD and stored as if sent.
+        if (!isUtf8(body)) {
+          return new fetchAPI.Response(
+            JSON.stringify({ errors: [{ message: 'Request body is not valid UTF-8.', extensions: { code: 'BAD_REQUEST' } }] }),
+            { status: 400, headers: { 'content-type': 'application/json' } },
+          );
+        }
+        const copy = new fetchAPI.Request(req.url, { method: req.method, headers: req.headers, body });
         return requestParser(copy);
       });
     },
@@ -135,6 +148,9 @@ function inputSanityPlugin(): Plugin {
   };
   return {
     onParams({ params }) {
+      if (params.query != null && typeof params.query !== 'string') {
+        throw new GraphQLError('"query" must be a string.', { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+      }
       const found =
         (params.query?.includes('\u0000') || /\\u0000/i.test(params.query ?? '') ? 'must not contain NUL characters' : null) ??
         problem(params.variables ?? null, 0);
@@ -143,9 +159,33 @@ function inputSanityPlugin(): Plugin {
   };
 }
 
+/**
+ * graphql-armor's limits throw a code-less "Syntax Error: …" out of validation; reported through
+ * onReject instead, each refusal carries a stable code clients can act on.
+ */
+function limitRejection(code: string) {
+  return {
+    propagateOnRejection: false,
+    onReject: [
+      (context: unknown, error: GraphQLError) =>
+        (context as { reportError(e: GraphQLError): void }).reportError(
+          new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code } }),
+        ),
+    ],
+  };
+}
+
 export function createApp({ db, redis, renderQueue, webhookQueue, env, log, inbox, webhookTargets }: AppDeps): App {
   const clientTokens = new ClientTokenVerifier(db.prisma);
   const targets = webhookTargets ?? webhookSettings(env).targets;
+  // Previews render in the same sandbox as the worker, in one thread of this process, started on first use.
+  let sandbox: TemplateSandbox | null = null;
+  const templatePreview = {
+    render: (sources: TemplateSources, data: unknown) => {
+      sandbox ??= createTemplateSandbox({ threads: 1 });
+      return sandbox.render(sources, data);
+    },
+  };
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     logging: false,
@@ -181,6 +221,7 @@ export function createApp({ db, redis, renderQueue, webhookQueue, env, log, inbo
         responseCookies: cookies,
         clientTokens,
         inbox,
+        templatePreview,
         roleCache: new Map(),
       };
     },
@@ -191,12 +232,15 @@ export function createApp({ db, redis, renderQueue, webhookQueue, env, log, inbo
       bodyLimitPlugin(env.MAX_BODY_BYTES),
       inputSanityPlugin(),
       // Generous for real clients (the dashboard's deepest query is ~8 levels), fatal to abuse.
-      maxDepthPlugin({ n: 12, ignoreIntrospection: true, flattenFragments: true }),
-      maxAliasesPlugin({ n: 30 }),
+      maxDepthPlugin({ n: 12, ignoreIntrospection: true, flattenFragments: true, ...limitRejection('QUERY_TOO_DEEP') }),
+      maxAliasesPlugin({ n: 30, ...limitRejection('TOO_MANY_ALIASES') }),
       maxTokensPlugin({ n: 2_000 }),
-      maxDirectivesPlugin({ n: 20 }),
-      costLimitPlugin({ maxCost: 5_000, ignoreIntrospection: true }),
+      maxDirectivesPlugin({ n: 20, ...limitRejection('TOO_MANY_DIRECTIVES') }),
+      // Values an operation can produce, page sizes from literals and variables alike. The
+      // dashboard's largest view (a notification with 50 deliveries × 25 attempts) costs ≈ 29,000.
+      costLimitPlugin(schema, { maxCost: 50_000, defaultPageSize: ID_PAGES.defaultSize, maxPageSize: ID_PAGES.maxSize }),
       rateBudgetPlugin({ redis, prefix: env.REDIS_PREFIX, log }),
+      introspectionPolicyPlugin({ anonymous: env.INTROSPECTION_ANONYMOUS }),
       {
         onResponse({ request, response }) {
           for (const value of responseCookies.get(request) ?? []) response.headers.append('set-cookie', value);
@@ -220,6 +264,8 @@ export function createApp({ db, redis, renderQueue, webhookQueue, env, log, inbo
   return {
     yoga,
     async start() {
+      const files = env.DASHBOARD ? dashboardFiles(env.DASHBOARD_DIR ?? DEFAULT_DASHBOARD_DIR) : null;
+      if (env.DASHBOARD && !files) log.info('no dashboard build to serve (npm start builds it; or npm run build -w @pigeon/dashboard)');
       server = createServer(async (req, res) => {
         // While draining, every response closes its connection, so keep-alive clients let go.
         if (draining) res.setHeader('connection', 'close');
@@ -229,6 +275,7 @@ export function createApp({ db, redis, renderQueue, webhookQueue, env, log, inbo
           res.writeHead(healthResult.status, { 'content-type': 'application/json' }).end(JSON.stringify(healthResult.body));
           return;
         }
+        if (files && (await files(req, res, path).catch(() => false))) return;
         // The graphql-sse handler reads its body without a limit and outside Yoga's request
         // parsing (where bodyLimitPlugin works), so the stream endpoint's limit is enforced here:
         // a declared length is required (fetch always sends one for a JSON body) and Node's parser
@@ -268,6 +315,9 @@ export function createApp({ db, redis, renderQueue, webhookQueue, env, log, inbo
       return `http://${host}:${port}`;
     },
     async stop() {
+      const previews = sandbox;
+      sandbox = null;
+      await previews?.close();
       const s = server;
       if (!s) return;
       server = null;
@@ -288,15 +338,19 @@ export function createApp({ db, redis, renderQueue, webhookQueue, env, log, inbo
   };
 }
 
-const GRAPHIQL_DEFAULT_QUERY = `# Welcome to Pigeon's GraphiQL.
+const GRAPHIQL_DEFAULT_QUERY = `# Welcome to Pigeon's GraphiQL. Pick an operation with the ▶ button's menu.
 #
-# Authenticate in the Headers tab below:
-#   API key (backends):   { "Authorization": "Bearer sk_dev_..." }
-#   Client token (users): { "Authorization": "Bearer <token from createClientToken>" }
-# \`npm start\` prints a development API key as PIGEON_API_KEY=... on its first run.
+# Authenticate in the Headers tab below (it is kept in this browser):
+#   API key (backends):    { "Authorization": "Bearer sk_dev_..." }
+#   Client token (a user): { "Authorization": "Bearer <token from createClientToken>" }
+# \`npm start\` prints a development API key as PIGEON_API_KEY=... on its first run; the dashboard
+# (/) creates more. Dashboard sessions work here too when you are logged in at / in this browser,
+# plus the header { "X-CSRF-Token": "<value of the pigeon_csrf cookie>" }.
+
+# --- With an API key ---
 
 mutation SendHello {
-  send(input: { to: "user-42", title: "Hello", body: "Your first notification" }) {
+  send(input: { to: "user-42", title: "Hello", body: "Your first notification", idempotencyKey: "hello-user-42" }) {
     __typename
     ... on SendSuccess { duplicate notification { id status } }
     ... on Error { code message }
@@ -305,7 +359,39 @@ mutation SendHello {
 
 query RecentNotifications {
   notifications(first: 10) {
-    edges { node { id status title recipient { externalId } createdAt } }
+    edges { node { id status title recipient { externalId } createdAt deliveredAt readAt } }
   }
+}
+
+mutation MintClientToken {
+  createClientToken(recipient: "user-42", ttlSeconds: 3600) { token expiresAt }
+}
+
+query WebhookEndpoints {
+  webhookEventTypes { name description }
+  webhookEndpoints { id url eventTypes enabled failingSince }
+}
+
+mutation PreviewTemplate {
+  previewTemplate(input: { title: "Hi {{ recipient.name }}", body: "{{ count }} new comments", data: { count: 3 }, recipient: { name: "Ada" } }) {
+    __typename
+    ... on TemplatePreview { title body }
+    ... on TemplateRenderError { field kind line column message }
+  }
+}
+
+# --- With a client token (paste one from MintClientToken into the Headers tab) ---
+
+query MyInbox {
+  inbox {
+    unreadCount
+    unseenCount
+    cursor
+    notifications(first: 10) { edges { node { id title read seen createdAt } } }
+  }
+}
+
+mutation MarkAllRead {
+  markAllRead { __typename ... on InboxChange { unreadCount seq } ... on Error { code message } }
 }
 `;

@@ -1,5 +1,6 @@
 import type { PrismaClient, Role } from '@pigeon/schema';
 import type { Logger, RenderJobData, WakeUpPublisher, WebhookJobData } from '@pigeon/worker';
+import type { RenderOutcome, TemplateSources } from '@pigeon/worker/render/sandbox';
 import type { TargetPolicy } from '@pigeon/worker/webhooks/target';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -27,8 +28,14 @@ export interface Context {
   responseCookies: string[];
   clientTokens: ClientTokenVerifier;
   inbox: InboxRuntime;
+  /** Renders template previews in the worker's sandbox (threads started on first use). */
+  templatePreview: TemplatePreview;
   /** Per-request cache of the caller's role in each environment's project. */
   roleCache: Map<string, Promise<Role | null>>;
+}
+
+export interface TemplatePreview {
+  render(sources: TemplateSources, data: unknown): Promise<RenderOutcome>;
 }
 
 /** The live-inbox parts of an API process. */

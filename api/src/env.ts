@@ -42,6 +42,15 @@ export const apiEnvSchema = workerEnvSchema.extend({
   /** The one-process start seeds a demo project on its first run unless this is false. */
   SEED_ON_FIRST_START: bool(true),
   GRAPHIQL: bool(true),
+  /**
+   * Whether requests without credentials may introspect the schema (GraphiQL's docs before a key is
+   * pasted). API keys and client tokens follow their environment's `introspection`; dashboard
+   * sessions always may.
+   */
+  INTROSPECTION_ANONYMOUS: bool(true),
+  /** Serve the dashboard's build (DASHBOARD_DIR, default dashboard/dist) at / from the API process. */
+  DASHBOARD: bool(true),
+  DASHBOARD_DIR: z.string().min(1).optional(),
   /** Live inbox streams are checked against the database this often while no wake-up arrives. */
   INBOX_RECHECK_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   /** `npm run start:scaled`: API processes sharing PORT, and separate worker processes. */

@@ -27,8 +27,8 @@ export class ValidationError extends PigeonError {
 }
 
 export class NotFoundError extends PigeonError {
-  constructor(what: string, id: string) {
-    super('NOT_FOUND', `${what} "${id}" was not found.`);
+  constructor(what: string, id: string, message?: string) {
+    super('NOT_FOUND', message ?? `${what} "${id}" was not found.`);
   }
 }
 
@@ -55,6 +55,21 @@ export class IdempotencyConflictError extends PigeonError {
     );
     this.idempotencyKey = idempotencyKey;
     this.notificationId = notificationId;
+  }
+}
+
+/** Template sources that do not render with the given data (a preview's answer). */
+export class TemplateRenderError extends PigeonError {
+  readonly field: string;
+  readonly kind: string;
+  readonly line: number | null;
+  readonly column: number | null;
+  constructor(problem: { field: string; kind: string; message: string; line?: number | undefined; column?: number | undefined }) {
+    super('TEMPLATE_RENDER_ERROR', problem.message);
+    this.field = problem.field;
+    this.kind = problem.kind;
+    this.line = problem.line ?? null;
+    this.column = problem.column ?? null;
   }
 }
 

@@ -11,7 +11,11 @@ if (!env.DATABASE_URL) {
   log.error('A separate API process needs PostgreSQL: set DATABASE_URL. Without it, use `npm start` (one process, embedded database).');
   process.exit(2);
 }
-const db = openPostgres({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE });
+const db = openPostgres({
+  url: env.DATABASE_URL,
+  poolSize: env.DATABASE_POOL_SIZE,
+  onIdleError: (error) => log.warn('database connection lost while idle; reconnecting on demand', { error }),
+});
 const server = await startServer({ env, db, log, withWorkers: false });
 log.info('api listening', { url: server.url });
 

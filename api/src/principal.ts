@@ -8,8 +8,15 @@ import { looksLikeApiKey, sha256 } from './auth/secrets.ts';
 import { unauthenticated } from './errors.ts';
 
 export type Principal =
-  | { kind: 'apiKey'; apiKeyId: string; environmentId: string; projectId: string; opsPerMinute: number }
-  | { kind: 'clientToken'; environmentId: string; recipientId: string; expiresAt: Date; opsPerMinute: number }
+  | { kind: 'apiKey'; apiKeyId: string; environmentId: string; projectId: string; opsPerMinute: number; introspection: boolean }
+  | {
+      kind: 'clientToken';
+      environmentId: string;
+      recipientId: string;
+      expiresAt: Date;
+      opsPerMinute: number;
+      introspection: boolean;
+    }
   | { kind: 'session'; sessionId: string; userId: string };
 
 export const SESSION_COOKIE = 'pigeon_session';
@@ -64,10 +71,19 @@ export async function resolvePrincipal(
     if (looksLikeApiKey(token)) {
       // One joined read (a Prisma include would be two round trips on every API-key request).
       const [key] = await prisma.$queryRaw<
-        { id: string; environmentId: string; revokedAt: Date | null; lastUsedAt: Date | null; projectId: string; opsPerMinute: number }[]
+        {
+          id: string;
+          environmentId: string;
+          revokedAt: Date | null;
+          lastUsedAt: Date | null;
+          projectId: string;
+          opsPerMinute: number;
+          introspection: boolean;
+        }[]
       >`
         /* prepared */ SELECT k.id::text AS id, k.environment_id::text AS "environmentId", k.revoked_at AS "revokedAt",
-               k.last_used_at AS "lastUsedAt", e.project_id::text AS "projectId", e.api_key_ops_per_minute AS "opsPerMinute"
+               k.last_used_at AS "lastUsedAt", e.project_id::text AS "projectId", e.api_key_ops_per_minute AS "opsPerMinute",
+               e.introspection
           FROM api_keys AS k JOIN environments AS e ON e.id = k.environment_id
          WHERE k.key_hash = ${sha256(token)}`;
       if (!key || key.revokedAt) throw unauthenticated('The API key is unknown or has been revoked.');
@@ -82,6 +98,7 @@ export async function resolvePrincipal(
           environmentId: key.environmentId,
           projectId: key.projectId,
           opsPerMinute: key.opsPerMinute,
+          introspection: key.introspection,
         },
         csrfRejected: false,
       };
@@ -95,6 +112,7 @@ export async function resolvePrincipal(
           recipientId: verified.recipientId,
           expiresAt: verified.expiresAt,
           opsPerMinute: verified.environment.clientTokenOpsPerMinute,
+          introspection: verified.environment.introspection,
         },
         csrfRejected: false,
       };

@@ -37,7 +37,7 @@ export async function seed(prisma: PrismaClient): Promise<SeedResult> {
         environments: {
           create: [
             { kind: 'DEVELOPMENT', clientTokenSecret: newSigningSecret() },
-            { kind: 'PRODUCTION', clientTokenSecret: newSigningSecret() },
+            { kind: 'PRODUCTION', clientTokenSecret: newSigningSecret(), introspection: false },
           ],
         },
       },

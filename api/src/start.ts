@@ -79,7 +79,11 @@ const stopRedis = await ensureRedis();
 let db: Database;
 try {
   db = env.DATABASE_URL
-    ? openPostgres({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE })
+    ? openPostgres({
+        url: env.DATABASE_URL,
+        poolSize: env.DATABASE_POOL_SIZE,
+        onIdleError: (error) => log.warn('database connection lost while idle; reconnecting on demand', { error }),
+      })
     : await openEmbedded(env.PIGEON_DATA_DIR);
 } catch (error) {
   if (error instanceof DataDirLockedError) fail(error.message);
@@ -101,6 +105,7 @@ process.stdout.write(
   [
     '',
     `Pigeon is running (${embedded ? `embedded database in ${displayPath(env.PIGEON_DATA_DIR)}` : 'PostgreSQL'}).`,
+    ...(env.DASHBOARD ? [`  Dashboard: ${server.url}/   (log in with PIGEON_DEMO_LOGIN, or sign up)`] : []),
     `  GraphQL:  ${server.url}/graphql`,
     `  GraphiQL: ${server.url}/graphql (open it in a browser)`,
     `  Health:   ${server.url}/healthz   Ready: ${server.url}/readyz`,

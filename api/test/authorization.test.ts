@@ -1,7 +1,7 @@
 // The authorization matrix: every root field of the schema, called as every kind of principal (and as
 // nobody), checked against DESIGN's principals table. The fields come from the schema object, never
 // from a list here, so a new root field fails this file until it is classified in `expected`.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type {
   GraphQLEnumType,
   GraphQLField,
@@ -90,6 +90,15 @@ const expected: Record<string, readonly Column[]> = {
   'Mutation.logOut': anySession,
   // The project itself: its members.
   'Query.project': readers,
+  // Members and invitations: every member sees them; only OWNERs manage them. An invitation link
+  // is previewed without logging in and accepted by any logged-in user (the email decides).
+  'Query.invitations': readers,
+  'Query.invitation': everyone,
+  'Mutation.inviteMember': ['owner'],
+  'Mutation.revokeInvitation': ['owner'],
+  'Mutation.updateMemberRole': ['owner'],
+  'Mutation.removeMember': ['owner'],
+  'Mutation.acceptInvitation': anySession,
   // API keys are managed from the dashboard only: a key never lists or mints keys.
   'Query.apiKeys': readers,
   'Mutation.createApiKey': managers,
@@ -103,6 +112,8 @@ const expected: Record<string, readonly Column[]> = {
   'Mutation.createTemplate': ['apiKey', ...managers],
   'Mutation.updateTemplate': ['apiKey', ...managers],
   'Mutation.deleteTemplate': ['apiKey', ...managers],
+  // Previews change nothing: whoever may read templates may preview them.
+  'Mutation.previewTemplate': ['apiKey', ...readers],
   // Webhooks, like templates: the environment's own API keys, or members (read) and admins (manage,
   // which includes revealing a secret and sending test events).
   'Query.webhookEventTypes': ['apiKey', ...readers],
@@ -126,6 +137,10 @@ const expected: Record<string, readonly Column[]> = {
   'Query.notification': ['apiKey', ...readers],
   'Query.recipients': ['apiKey', ...readers],
   'Query.recipient': ['apiKey', ...readers],
+  // Erasing a recipient (a data-deletion request): the environment's keys, or its admins.
+  'Mutation.deleteRecipient': ['apiKey', ...managers],
+  // The dashboard's test send: admins act as the environment's API key would.
+  'Mutation.sendTestNotification': managers,
   // `send` and `createClientToken` name no environment: any valid API key acts in its own (B's key
   // sends into B and mints B's tokens; see "createClientToken with another project's key").
   'Mutation.send': ['apiKey', 'foreignApiKey'],
@@ -325,6 +340,52 @@ async function createTemplateInA(): Promise<{ id: string; key: string }> {
   return must(body.data?.createTemplate?.template, `createTemplate: ${JSON.stringify(body)}`);
 }
 
+function invitationRow() {
+  return {
+    projectId: fx.tenantA.projectId,
+    email: `${uniqueName('invitee')}@example.com`,
+    role: 'MEMBER' as const,
+    tokenHash: randomBytes(16).toString('hex'),
+    expiresAt: new Date(Date.now() + 3600_000),
+  };
+}
+
+/**
+ * A valid invitation link for the caller's email, to a project of its own (accepting it must not make
+ * the outsider a member of P).
+ */
+async function invitationFor(caller: Caller): Promise<string> {
+  const token = randomBytes(16).toString('base64url');
+  const users = fx.users as Record<string, { email: string } | undefined>;
+  const email = users[caller === 'sessionWithoutCsrf' ? 'owner' : caller]?.email ?? `${uniqueName('nobody')}@example.com`;
+  await api.db.prisma.project.create({
+    data: {
+      name: 'Invited to',
+      invitations: {
+        create: {
+          email,
+          role: 'MEMBER',
+          tokenHash: createHash('sha256').update(token).digest('hex'),
+          expiresAt: new Date(Date.now() + 3600_000),
+        },
+      },
+    },
+  });
+  return token;
+}
+
+/** A user who signed up nobody knows how, made a MEMBER of P for one call. */
+async function freshMemberOfA(): Promise<string> {
+  const user = await api.db.prisma.user.create({
+    data: {
+      email: `${uniqueName('throwaway')}@example.com`,
+      passwordHash: 'unusable',
+      memberships: { create: { projectId: fx.tenantA.projectId, role: 'MEMBER' } },
+    },
+  });
+  return user.id;
+}
+
 async function createApiKeyInA(): Promise<string> {
   const { body } = await api.gql(
     `mutation($e: ID!) { createApiKey(environmentId: $e, input: { name: "fresh" }) { ... on CreatedApiKey { apiKey { id } } } }`,
@@ -464,7 +525,7 @@ beforeAll(async () => {
     user('outsider'),
     user('login-target'),
   ]);
-  // No invite mutation yet: memberships are fixture rows for users who signed up through the API.
+  // Memberships are fixture rows for users who signed up through the API (members.test.ts covers invitations).
   await api.db.prisma.membership.createMany({
     data: [
       { projectId: tenantA.projectId, userId: owner.userId, role: 'OWNER' },
@@ -531,6 +592,7 @@ const sampleInputs: Record<string, () => Record<string, unknown>> = {
   LogInInput: () => ({ email: fx.users.loginTarget.email, password: PASSWORD }),
   CreateProjectInput: () => ({ name: 'Matrix project' }),
   CreateApiKeyInput: () => ({ name: 'matrix key' }),
+  InviteMemberInput: () => ({ email: `${uniqueName('invitee')}@example.com`, role: 'MEMBER' }),
   CreateTemplateInput: () => ({ key: uniqueName('matrix'), title: 'Title', body: 'Body' }),
   UpdateTemplateInput: () => ({ name: 'Renamed by the matrix' }),
   CreateWebhookEndpointInput: () => ({ url: WEBHOOK_URL, eventTypes: WEBHOOK_EVENTS }),
@@ -578,11 +640,15 @@ type Entity =
   | 'recipient'
   | 'inboxNotification'
   | 'webhookEndpoint'
-  | 'webhookDelivery';
+  | 'webhookDelivery'
+  | 'invitation'
+  | 'member';
 
 /** The kind of object a field's `id` names, from the field's name (`revokeApiKey` → apikey). */
 function entityOf(name: string): Entity | undefined {
   if (name === 'webhookDelivery' || name === 'redeliverWebhook') return 'webhookDelivery';
+  if (/invitation/i.test(name)) return 'invitation';
+  if (/member/i.test(name)) return 'member';
   // Every other webhook field names an endpoint (recoverWebhookDeliveries and sendWebhookTestEvent too).
   if (/webhook/i.test(name)) return 'webhookEndpoint';
   return /apiKey|template|notification|recipient|project/i.exec(name)?.[0].toLowerCase() as Entity | undefined;
@@ -614,6 +680,11 @@ async function objectId(entity: Entity | undefined, fresh: boolean, coordinate: 
     // nothing and succeeds), so R's delivered notification serves every call.
     case 'inboxNotification':
       return fx.inboxes.R.notificationId;
+    // A throwaway invitation, or member, of P: removing or demoting one never touches the callers.
+    case 'invitation':
+      return (await api.db.prisma.invitation.create({ data: invitationRow() })).id;
+    case 'member':
+      return freshMemberOfA();
     default:
       throw new Error(`${coordinate}: no fixture for the object its id names; teach objectId about it`);
   }
@@ -625,7 +696,14 @@ async function referenceValue(root: RootField, argName: string, fresh: boolean):
   if (argName === 'id') return objectId(entity, fresh, root.coordinate);
   if (argName === 'ids') return [await objectId(entity, fresh, root.coordinate)];
   if (argName === 'key' && entity === 'template') return fx.templateKey;
+  // Erasing names a fresh recipient of A (sent to just now), never R.
+  if (argName === 'externalId' && fresh && root.coordinate === 'Mutation.deleteRecipient') {
+    const to = uniqueName('erasable');
+    await sendInA(to);
+    return to;
+  }
   if (argName === 'externalId') return fx.recipientExternalId;
+  if (argName === 'userId') return objectId('member', fresh, root.coordinate);
   if (argName === 'recipient') return TOKEN_TARGET;
   const named = /^(\w+)Id$/.exec(argName)?.[1];
   if (named) return objectId(entityOf(named), fresh, root.coordinate);
@@ -1018,7 +1096,11 @@ describe.each(rootFields)('$coordinate', (root) => {
   it.each(cases)('$title', async ({ caller, outcome, path }) => {
     // Mutations act on fresh objects, and a call that ends its session gets a session of its own, so
     // an allowed destructive call never spoils a later case.
-    const call = await planCall(root, { environmentId: fx.tenantA.developmentId, fresh: root.operation === 'mutation' });
+    const call = await planCall(root, {
+      environmentId: fx.tenantA.developmentId,
+      fresh: root.operation === 'mutation',
+      ...(root.coordinate === 'Mutation.acceptInvitation' ? { extra: { token: await invitationFor(caller) } } : {}),
+    });
     const headers = await headersFor(caller, sessionEnding.has(root.coordinate));
     const refused = outcome === 'UNAUTHENTICATED' || outcome === 'FORBIDDEN';
     const before = root.operation === 'mutation' && refused ? await fingerprint() : null;

@@ -141,6 +141,7 @@ export async function createTestApi(
     },
     inbox: live.inbox,
     async close() {
+      await app.stop();
       await live.close();
       await Promise.all([renderQueue.close(), webhookQueue.close()]);
       await flushPrefix(redis, prefix);

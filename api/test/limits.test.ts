@@ -1,6 +1,6 @@
 // Abuse limits: body size, depth, aliases, tokens, malformed requests, masked unexpected errors,
 // and the health endpoints — over real HTTP, since some limits act before GraphQL parsing.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createTenant, createTestApi, type Tenant, type TestApi } from './harness.ts';
 
 let api: TestApi;
@@ -220,4 +220,29 @@ it('masks a database failure while authenticating the request', async () => {
   expect(JSON.stringify(body)).not.toMatch(/api_keys_gone|relation|prisma/i);
   await broken.db.prisma.$executeRawUnsafe('ALTER TABLE api_keys_gone RENAME TO api_keys');
   await broken.close();
+});
+
+describe('query cost, with page sizes from literals and variables alike', () => {
+  const NESTED = `query($outer: Int, $inner: Int) {
+    notifications(first: $outer) { edges { node { id title webhookDeliveries(first: $inner) {
+      edges { node { id status attempts(first: $inner) { edges { node { id responseStatus responseBody } } } } } } } } }
+  }`;
+
+  it('refuses nested connections whose variable page sizes multiply past the limit, before running them', async () => {
+    const r = await api.gql(NESTED, { outer: 100, inner: 100 }, bearer(tenant.apiKey));
+    expect(r.body.data ?? null).toBeNull();
+    expect(r.body.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', maxCost: 50_000 });
+    expect(r.body.errors[0].extensions.cost).toBeGreaterThan(1_000_000);
+    // Literal page sizes count the same.
+    const literal = NESTED.replace('($outer: Int, $inner: Int)', '').replaceAll('$outer', '100').replaceAll('$inner', '100');
+    expect((await api.gql(literal, {}, bearer(tenant.apiKey))).body.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+    // Left out, each connection counts its default page (20): 20 × 20 × 20 × 5 values is over the limit too.
+    expect((await api.gql(NESTED, {}, bearer(tenant.apiKey))).body.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('serves the same shape with pages that fit', async () => {
+    const r = await api.gql(NESTED, { outer: 10, inner: 10 }, bearer(tenant.apiKey));
+    expect(r.body.errors).toBeUndefined();
+    expect(r.body.data.notifications.edges).toBeInstanceOf(Array);
+  });
 });

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { acquireDataDirLock } from './data-dir-lock.ts';
 import { PrismaClient } from './generated/prisma/client.ts';
@@ -24,6 +25,8 @@ export interface PostgresOptions {
    * retryable error (the API answers OVERLOADED) instead of an ever-growing queue.
    */
   connectionTimeoutMs?: number;
+  /** Told about errors on idle connections (PostgreSQL restarting, say); they are never fatal. */
+  onIdleError?: (error: Error) => void;
 }
 
 /** Marks a hot statement (first thing in its SQL text) whose plan each connection should keep. */
@@ -49,17 +52,23 @@ function statementNames(): (query: { sql: string }) => string {
   };
 }
 
-export function openPostgres({ url, poolSize = 10, connectionTimeoutMs = 5_000 }: PostgresOptions): Database {
-  const adapter = new PrismaPg(
-    { connectionString: url, max: poolSize, connectionTimeoutMillis: connectionTimeoutMs },
-    { statementNameGenerator: statementNames() },
-  );
+export function openPostgres({ url, poolSize = 10, connectionTimeoutMs = 5_000, onIdleError }: PostgresOptions): Database {
+  // Our own pool so it has an 'error' listener: when PostgreSQL ends idle connections (a fast
+  // shutdown, pg_terminate_backend), pg re-emits the error on the pool, and an EventEmitter without a
+  // listener throws — which killed a worker in the fault tests. The pool drops the broken client and
+  // the next query connects anew; nothing else is needed.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: connectionTimeoutMs });
+  pool.on('error', (error) => onIdleError?.(error));
+  const adapter = new PrismaPg(pool, { statementNameGenerator: statementNames() });
   const prisma = new PrismaClient({ adapter });
   return {
     prisma,
     kind: 'postgres',
     pglite: null,
-    close: () => prisma.$disconnect(),
+    async close() {
+      await prisma.$disconnect();
+      await pool.end().catch(() => {});
+    },
   };
 }
 

@@ -19,6 +19,7 @@ const MODEL_TABLES = [
   'api_keys',
   'environments',
   'inbox_events',
+  'invitations',
   'memberships',
   'notifications',
   'projects',

@@ -64,6 +64,7 @@ export interface EnvironmentSigning {
   previousSecretExpiresAt: Date | null;
   apiKeyOpsPerMinute: number;
   clientTokenOpsPerMinute: number;
+  introspection: boolean;
 }
 
 export const environmentSigningSelect = {
@@ -74,6 +75,7 @@ export const environmentSigningSelect = {
   previousSecretExpiresAt: true,
   apiKeyOpsPerMinute: true,
   clientTokenOpsPerMinute: true,
+  introspection: true,
 } as const;
 
 export interface VerifiedClientToken {

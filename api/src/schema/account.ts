@@ -5,6 +5,7 @@ import { randomToken, sha256 } from '../auth/secrets.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { EmailTakenError, InvalidCredentialsError, rateLimited, ValidationError, WeakPasswordError } from '../errors.ts';
+import { claimInvitations } from '../invitations.ts';
 import { CSRF_COOKIE, SESSION_COOKIE } from '../principal.ts';
 import { hit, reset } from '../rate-limit.ts';
 import { isUniqueViolation } from '../unique-violation.ts';
@@ -115,7 +116,12 @@ builder.mutationField('signUp', (t) =>
       if (weakness) throw new WeakPasswordError(weakness);
       const passwordHash = await hashPassword(input.password);
       try {
-        const user = await ctx.prisma.user.create({ data: { email: input.email, name: input.name ?? null, passwordHash } });
+        // Pending invitations for this email become memberships in the same transaction.
+        const user = await ctx.prisma.$transaction(async (tx) => {
+          const created = await tx.user.create({ data: { email: input.email, name: input.name ?? null, passwordHash } });
+          await claimInvitations(tx, created.id, created.email);
+          return created;
+        });
         return startSession(ctx, user.id);
       } catch (error) {
         if (isUniqueViolation(error)) throw new EmailTakenError();

@@ -10,6 +10,7 @@ import {
   NotFoundError,
   type PigeonError,
   TemplateNotFoundError,
+  TemplateRenderError,
   ValidationError,
   WeakPasswordError,
 } from '../errors.ts';
@@ -49,6 +50,22 @@ builder.objectType(TemplateNotFoundError, {
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof TemplateNotFoundError,
   fields: (t) => ({ key: t.exposeString('key') }),
+});
+
+builder.objectType(TemplateRenderError, {
+  name: 'TemplateRenderError',
+  description: 'The templates do not render with this data: where and why (line and column are 1-based).',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof TemplateRenderError,
+  fields: (t) => ({
+    field: t.exposeString('field', { description: 'title, body, actionUrl or data.' }),
+    kind: t.exposeString('kind', {
+      description:
+        'syntax, forbidden, undefined, runtime, timeout, memory, loop-limit, output-too-large, source-too-large, data-too-large or invalid-url.',
+    }),
+    line: t.exposeInt('line', { nullable: true }),
+    column: t.exposeInt('column', { nullable: true }),
+  }),
 });
 
 builder.objectType(IdempotencyConflictError, {

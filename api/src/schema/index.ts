@@ -3,6 +3,7 @@ import { builder } from '../builder.ts';
 import './errors.ts';
 import './account.ts';
 import './project.ts';
+import './member.ts';
 import './api-key.ts';
 import './template.ts';
 import './recipient.ts';

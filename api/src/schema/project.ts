@@ -22,6 +22,10 @@ export const EnvironmentRef = builder.prismaObject('Environment', {
     clientTokenOpsPerMinute: t.exposeInt('clientTokenOpsPerMinute', {
       description: "Operations each recipient's client tokens may run per minute, together.",
     }),
+    introspection: t.exposeBoolean('introspection', {
+      description:
+        "Whether this environment's API keys and client tokens may introspect the schema (__schema, __type). Off for new PRODUCTION environments.",
+    }),
     previousClientTokenSecretExpiresAt: t.expose('previousSecretExpiresAt', {
       type: 'DateTime',
       nullable: true,
@@ -113,7 +117,7 @@ builder.mutationField('createProject', (t) =>
           environments: {
             create: [
               { kind: 'DEVELOPMENT', clientTokenSecret: newSigningSecret() },
-              { kind: 'PRODUCTION', clientTokenSecret: newSigningSecret() },
+              { kind: 'PRODUCTION', clientTokenSecret: newSigningSecret(), introspection: false },
             ],
           },
         },
@@ -126,6 +130,7 @@ const UpdateEnvironmentInput = builder.inputType('UpdateEnvironmentInput', {
   fields: (t) => ({
     apiKeyOpsPerMinute: t.int(),
     clientTokenOpsPerMinute: t.int(),
+    introspection: t.boolean(),
   }),
 });
 
@@ -133,24 +138,30 @@ const opsPerMinute = z.number().int().min(1, 'Must be at least 1.').max(1_000_00
 const updateEnvironmentSchema = z.object({
   apiKeyOpsPerMinute: opsPerMinute.nullish(),
   clientTokenOpsPerMinute: opsPerMinute.nullish(),
+  introspection: z.boolean().nullish(),
 });
 
 builder.mutationField('updateEnvironment', (t) =>
   t.field({
     type: EnvironmentRef,
-    description: "Changes an environment's settings (rate budgets). Fields left out keep their value.",
+    description: "Changes an environment's settings (rate budgets, introspection). Fields left out keep their value.",
     args: { environmentId: t.arg.id({ required: true }), input: t.arg({ type: UpdateEnvironmentInput, required: true }) },
     authScopes: environmentScope('ADMIN', false),
     errors: { types: [ValidationError], dataField: { name: 'environment' } },
     resolve: async (_root, args, ctx) => {
       const input = validate(updateEnvironmentSchema, args.input);
-      return ctx.prisma.environment.update({
+      const updated = await ctx.prisma.environment.update({
         where: { id: String(args.environmentId) },
         data: {
           ...(input.apiKeyOpsPerMinute != null ? { apiKeyOpsPerMinute: input.apiKeyOpsPerMinute } : {}),
           ...(input.clientTokenOpsPerMinute != null ? { clientTokenOpsPerMinute: input.clientTokenOpsPerMinute } : {}),
+          ...(input.introspection != null ? { introspection: input.introspection } : {}),
         },
       });
+      // This process's client-token cache holds the budget and the introspection setting: drop it so
+      // the change applies here at once (other API processes pick it up within the cache's 10 s).
+      ctx.clientTokens.invalidate(updated.id);
+      return updated;
     },
   }),
 );

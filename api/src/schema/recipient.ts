@@ -1,6 +1,7 @@
 // Recipients: a tenant's end users, known by the tenant's own id and upserted by `send`.
 import { builder, ID_PAGES } from '../builder.ts';
 import { ENVIRONMENT_ID_DESCRIPTION, environmentIdFor, environmentScope } from '../environment-id.ts';
+import { NotFoundError } from '../errors.ts';
 
 export const RecipientRef = builder.prismaObject('Recipient', {
   fields: (t) => ({
@@ -38,13 +39,69 @@ builder.queryField('recipients', (t) =>
     type: 'Recipient',
     ...ID_PAGES,
     description: 'Recipients of the environment, newest first.',
-    args: { environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }) },
+    args: {
+      environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }),
+      search: t.arg.string({ description: 'Only recipients whose external id, name or email contains this (any case).' }),
+    },
     authScopes: environmentScope('MEMBER', true),
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.recipient.findMany({
+    resolve: (query, _root, args, ctx) => {
+      const search = args.search?.trim().slice(0, 200);
+      return ctx.prisma.recipient.findMany({
         ...query,
-        where: { environmentId: environmentIdFor(ctx, args.environmentId?.toString()) },
+        where: {
+          environmentId: environmentIdFor(ctx, args.environmentId?.toString()),
+          ...(search
+            ? {
+                OR: [
+                  { externalId: { contains: search, mode: 'insensitive' } },
+                  { name: { contains: search, mode: 'insensitive' } },
+                  { email: { contains: search, mode: 'insensitive' } },
+                ],
+              }
+            : {}),
+        },
         orderBy: { id: 'desc' },
-      }),
+      });
+    },
+  }),
+);
+
+const DeletedRecipientRef = builder
+  .objectRef<{ id: string; externalId: string; notificationsDeleted: number }>('DeletedRecipient')
+  .implement({
+    description: 'A recipient erased with everything Pigeon held about them.',
+    fields: (t) => ({
+      id: t.exposeID('id'),
+      externalId: t.exposeString('externalId'),
+      notificationsDeleted: t.exposeInt('notificationsDeleted'),
+    }),
+  });
+
+builder.mutationField('deleteRecipient', (t) =>
+  t.field({
+    type: DeletedRecipientRef,
+    description:
+      'Erases a recipient (a data-deletion request): their profile, notifications, inbox events, and the webhook deliveries and attempts that carried their notifications. Their open streams end; a later send to the same id starts a new recipient.',
+    args: { environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }), externalId: t.arg.string({ required: true }) },
+    authScopes: environmentScope('ADMIN', true),
+    errors: { types: [NotFoundError], directResult: true },
+    resolve: async (_root, args, ctx) => {
+      const environmentId = environmentIdFor(ctx, args.environmentId?.toString());
+      const deleted = await ctx.prisma.$transaction(async (tx) => {
+        const recipient = await tx.recipient.findUnique({
+          where: { environmentId_externalId: { environmentId, externalId: args.externalId } },
+          select: { id: true, externalId: true },
+        });
+        if (!recipient) return null;
+        // Webhook payloads copy the notification (title, body, data): they go too, with their attempts.
+        await tx.webhookDelivery.deleteMany({ where: { environmentId, notification: { recipientId: recipient.id } } });
+        const notifications = await tx.notification.deleteMany({ where: { environmentId, recipientId: recipient.id } });
+        // Inbox events go with the recipient (foreign key cascade).
+        await tx.recipient.delete({ where: { id: recipient.id } });
+        return { ...recipient, notificationsDeleted: notifications.count };
+      });
+      if (!deleted) throw new NotFoundError('Recipient', args.externalId);
+      return deleted;
+    },
   }),
 );

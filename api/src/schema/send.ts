@@ -10,6 +10,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
+import { environmentScope } from '../environment-id.ts';
 import { IdempotencyConflictError, TemplateNotFoundError, ValidationError } from '../errors.ts';
 import { notificationFields, notificationSelectList } from '../notification-columns.ts';
 import { RECIPIENT_ATTEMPTS, recipientCtes } from '../recipients.ts';
@@ -225,6 +226,44 @@ async function runSendStatement(ctx: Context, environmentId: string, input: Send
   throw new Error('Recipient neither inserted nor visible twice in a row (deleted concurrently?); retry.');
 }
 
+/** Stores one notification in an environment and queues its work: what `send` and `sendTestNotification` do. */
+async function sendIn(ctx: Context, environmentId: string, rawInput: unknown) {
+  const input = validate(sendSchema, rawInput);
+  const hash = requestHash(input);
+
+  let result: SendStatementResult;
+  try {
+    result = await runSendStatement(ctx, environmentId, input, hash);
+  } catch (error) {
+    const state = sqlState(error);
+    // The template was deleted between the statement's snapshot and its insert (foreign key violation).
+    if (input.template && state === '23503') throw new TemplateNotFoundError(input.template);
+    // A concurrent send with this key committed first.
+    if (!input.idempotencyKey || state !== '23505') throw error;
+    const original = await findByKey(ctx, environmentId, input.idempotencyKey);
+    if (!original) throw error;
+    return duplicateOf(original, input.idempotencyKey, hash);
+  }
+  if (result.kind === 'templateNotFound') throw new TemplateNotFoundError(input.template as string);
+  if (result.kind === 'duplicate') return duplicateOf(result.notification, input.idempotencyKey as string, hash);
+  const { notification, webhooks } = result;
+
+  const hooks = enqueueOrLeave(
+    { queue: ctx.webhookQueue, log: ctx.log },
+    webhooks.map(([deliveryId, endpointId]) => ({ deliveryId, endpointId, environmentId, attemptCount: 0 })),
+  );
+  try {
+    await withTimeout(enqueueRender(ctx.renderQueue, { notificationId: notification.id, environmentId }), ENQUEUE_TIMEOUT_MS);
+  } catch (error) {
+    // Committed but not queued (Redis down or slow): the reconciler re-enqueues ACCEPTED
+    // notifications, so the send still succeeds and answers fast; only delivery is later. An
+    // enqueue still pending in ioredis' offline queue is harmless: the job id deduplicates.
+    ctx.log.warn('enqueue after commit failed; the reconciler will pick it up', { notificationId: notification.id, error });
+  }
+  await hooks;
+  return { notification, duplicate: false };
+}
+
 builder.mutationField('send', (t) =>
   t.field({
     type: SendSuccessRef,
@@ -238,41 +277,23 @@ builder.mutationField('send', (t) =>
     },
     resolve: async (_root, args, ctx) => {
       if (ctx.principal?.kind !== 'apiKey') throw new Error('unreachable: apiKey scope');
-      const { environmentId } = ctx.principal;
-      const input = validate(sendSchema, args.input);
-      const hash = requestHash(input);
-
-      let result: SendStatementResult;
-      try {
-        result = await runSendStatement(ctx, environmentId, input, hash);
-      } catch (error) {
-        const state = sqlState(error);
-        // The template was deleted between the statement's snapshot and its insert (foreign key violation).
-        if (input.template && state === '23503') throw new TemplateNotFoundError(input.template);
-        // A concurrent send with this key committed first.
-        if (!input.idempotencyKey || state !== '23505') throw error;
-        const original = await findByKey(ctx, environmentId, input.idempotencyKey);
-        if (!original) throw error;
-        return duplicateOf(original, input.idempotencyKey, hash);
-      }
-      if (result.kind === 'templateNotFound') throw new TemplateNotFoundError(input.template as string);
-      if (result.kind === 'duplicate') return duplicateOf(result.notification, input.idempotencyKey as string, hash);
-      const { notification, webhooks } = result;
-
-      const hooks = enqueueOrLeave(
-        { queue: ctx.webhookQueue, log: ctx.log },
-        webhooks.map(([deliveryId, endpointId]) => ({ deliveryId, endpointId, environmentId, attemptCount: 0 })),
-      );
-      try {
-        await withTimeout(enqueueRender(ctx.renderQueue, { notificationId: notification.id, environmentId }), ENQUEUE_TIMEOUT_MS);
-      } catch (error) {
-        // Committed but not queued (Redis down or slow): the reconciler re-enqueues ACCEPTED
-        // notifications, so the send still succeeds and answers fast; only delivery is later. An
-        // enqueue still pending in ioredis' offline queue is harmless: the job id deduplicates.
-        ctx.log.warn('enqueue after commit failed; the reconciler will pick it up', { notificationId: notification.id, error });
-      }
-      await hooks;
-      return { notification, duplicate: false };
+      return sendIn(ctx, ctx.principal.environmentId, args.input);
     },
+  }),
+);
+
+builder.mutationField('sendTestNotification', (t) =>
+  t.field({
+    type: SendSuccessRef,
+    description:
+      "Sends a notification from the dashboard (e.g. a template's test send): exactly what `send` does with an API key of the environment, for its ADMINs and OWNERs.",
+    args: { environmentId: t.arg.id({ required: true }), input: t.arg({ type: SendInput, required: true }) },
+    authScopes: environmentScope('ADMIN', false),
+    errors: {
+      types: [ValidationError, TemplateNotFoundError, IdempotencyConflictError],
+      directResult: true,
+      union: { name: 'SendTestNotificationResult' },
+    },
+    resolve: (_root, args, ctx) => sendIn(ctx, String(args.environmentId), args.input),
   }),
 );

@@ -3,11 +3,12 @@
 // could never render is refused up front with its line and column.
 import type { Prisma } from '@pigeon/schema';
 import { checkTemplate, type TemplateSources } from '@pigeon/worker/render/sandbox';
+import { templateContext } from '@pigeon/worker/render-notification';
 import { z } from 'zod';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { ENVIRONMENT_ID_DESCRIPTION, environmentIdFor, environmentScope } from '../environment-id.ts';
-import { assertUuid, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { assertUuid, ConflictError, NotFoundError, TemplateRenderError, ValidationError } from '../errors.ts';
 import { isUniqueViolation } from '../unique-violation.ts';
 import { validate } from '../validation.ts';
 
@@ -211,6 +212,93 @@ builder.mutationField('deleteTemplate', (t) =>
       const { count } = await ctx.prisma.template.deleteMany({ where: { id, environmentId } });
       if (count === 0) throw new NotFoundError('Template', id);
       return { id };
+    },
+  }),
+);
+
+// ---- preview ----
+
+interface Preview {
+  title: string;
+  body: string;
+  actionUrl: string | null;
+}
+
+const TemplatePreviewRef = builder.objectRef<Preview>('TemplatePreview').implement({
+  description: 'What the worker would render: `title` and `body` are HTML with escaped text, as on notifications.',
+  fields: (t) => ({
+    title: t.exposeString('title'),
+    body: t.exposeString('body'),
+    actionUrl: t.exposeString('actionUrl', { nullable: true }),
+  }),
+});
+
+const PreviewRecipientInput = builder.inputType('PreviewRecipientInput', {
+  description: 'The sample recipient templates see as `recipient` (id is the external id).',
+  fields: (t) => ({
+    id: t.string(),
+    name: t.string(),
+    email: t.string(),
+    metadata: t.field({ type: 'JSON' }),
+  }),
+});
+
+const PreviewTemplateInput = builder.inputType('PreviewTemplateInput', {
+  fields: (t) => ({
+    title: t.string({ required: true }),
+    body: t.string({ required: true }),
+    actionUrl: t.string(),
+    data: t.field({ type: 'JSON', description: 'Sample data: a JSON object, as `send(data:)` would pass.' }),
+    recipient: t.field({ type: PreviewRecipientInput }),
+  }),
+});
+
+const previewSchema = z.object({
+  title: templateFields.title,
+  body: templateFields.body,
+  actionUrl: templateFields.actionUrl,
+  data: z
+    .unknown()
+    .refine((d) => d == null || (typeof d === 'object' && !Array.isArray(d)), 'Sample data must be a JSON object.')
+    .nullish(),
+  recipient: z
+    .object({
+      id: z.string().max(256).nullish(),
+      name: z.string().max(200).nullish(),
+      email: z.string().max(254).nullish(),
+      metadata: z.unknown().nullish(),
+    })
+    .nullish(),
+});
+
+builder.mutationField('previewTemplate', (t) =>
+  t.field({
+    type: TemplatePreviewRef,
+    description:
+      'Renders template sources with sample data in the same sandbox and with the same limits as the worker, without saving anything. A mutation because it runs code-like templates; it changes nothing.',
+    args: {
+      environmentId: t.arg.id({ description: ENVIRONMENT_ID_DESCRIPTION }),
+      input: t.arg({ type: PreviewTemplateInput, required: true }),
+    },
+    authScopes: environmentScope('MEMBER', true),
+    errors: { types: [ValidationError, TemplateRenderError], directResult: true, union: { name: 'PreviewTemplateResult' } },
+    resolve: async (_root, args, ctx) => {
+      const input = validate(previewSchema, args.input);
+      const sources = { title: input.title, body: input.body, actionUrl: input.actionUrl ?? null };
+      const problem = checkTemplate(sources);
+      const outcome = problem
+        ? ({ ok: false, error: problem } as const)
+        : await ctx.templatePreview.render(
+            sources,
+            templateContext(input.data ?? null, {
+              externalId: input.recipient?.id ?? 'preview-recipient',
+              name: input.recipient?.name ?? null,
+              email: input.recipient?.email ?? null,
+              metadata: input.recipient?.metadata ?? null,
+            }),
+          );
+      if (outcome.ok) return outcome.content;
+      throw new TemplateRenderError(outcome.error);
     },
   }),
 );
