@@ -1,10 +1,23 @@
 /**
- * Pigeon's React SDK. Skeleton: the provider, `useNotifications` and `<NotificationBell />` arrive
- * with the SDK issue; this package typechecks with the rest of the workspace meanwhile.
+ * Pigeon's React SDK: `<PigeonProvider>` (client tokens from your backend, one live connection
+ * per browser), `useNotifications()` (headless, optimistic, live) and `<NotificationBell />`.
  *
  * @example
- * ```ts
- * import { PIGEON_STREAM_PATH } from '@pigeon/react';
+ * ```tsx
+ * import { NotificationBell, PigeonProvider } from '@pigeon/react';
+ * <PigeonProvider baseUrl="https://pigeon.example.com" getToken={() => fetch('/api/pigeon-token').then((r) => r.json())}>
+ *   <NotificationBell />
+ * </PigeonProvider>
  * ```
+ *
+ * @packageDocumentation
  */
-export const PIGEON_STREAM_PATH = '/graphql/stream';
+export { PigeonClientError } from './api.ts';
+export { type BellLabels, NotificationBell, type NotificationBellProps } from './bell.tsx';
+export { type UseNotificationsOptions, type UseNotificationsResult, useNotifications } from './hooks.ts';
+export { type InboxFilter, type InboxItem, type InboxSnapshot, PigeonInbox } from './inbox.ts';
+export { PigeonProvider, type PigeonProviderProps, usePigeonInbox } from './provider.tsx';
+export type { ConnectionState } from './stream.ts';
+export { BELL_CSS } from './styles.ts';
+export { formatRelativeTime, plainText, safeActionUrl } from './text.ts';
+export type { GetToken, TokenResult } from './token.ts';
