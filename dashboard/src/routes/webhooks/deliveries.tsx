@@ -1,0 +1,112 @@
+// Every delivery of the environment, filtered by endpoint, status, event type or notification.
+import { useMemo } from 'react';
+import { Link, useSearchParams } from 'react-router';
+import { useQuery } from 'urql';
+import { SelectField } from '../../components/field.tsx';
+import { PageHeader } from '../../components/page.tsx';
+import { EmptyState } from '../../components/states.tsx';
+import type { WebhookDeliveryFilter, WebhookDeliveryStatus } from '../../gql/graphql.ts';
+import { useProject } from '../../lib/project.tsx';
+import { DeliveryTable } from './delivery-table.tsx';
+import { WebhookEndpointsDocument, WebhookEventTypesDocument } from './documents.ts';
+import { WebhookTabs } from './tabs.tsx';
+
+const STATUSES: WebhookDeliveryStatus[] = ['PENDING', 'SUCCEEDED', 'FAILED'];
+
+export function DeliveriesPage() {
+  const { environmentId, base } = useProject();
+  const [params, setParams] = useSearchParams();
+  const [endpoints] = useQuery({ query: WebhookEndpointsDocument, variables: { environmentId } });
+  const [types] = useQuery({ query: WebhookEventTypesDocument, variables: { environmentId } });
+  const key = params.toString();
+  const filter = useMemo<WebhookDeliveryFilter>(() => {
+    const p = new URLSearchParams(key);
+    const f: WebhookDeliveryFilter = {};
+    if (p.get('endpoint')) f.endpointId = p.get('endpoint');
+    const status = p.get('status');
+    if (status && (STATUSES as string[]).includes(status)) f.status = status as WebhookDeliveryStatus;
+    if (p.get('event')) f.eventType = p.get('event');
+    if (p.get('notification')) f.notificationId = p.get('notification');
+    return f;
+  }, [key]);
+  function update(name: string, value: string) {
+    const next = new URLSearchParams(params);
+    if (value) next.set(name, value);
+    else next.delete(name);
+    setParams(next, { replace: true });
+  }
+  const notification = params.get('notification');
+  const eventNames = [...(types.data?.webhookEventTypes.map((t) => t.name) ?? []), 'webhook.test'];
+  return (
+    <>
+      <PageHeader
+        title="Webhooks"
+        description="Each delivery is one event for one endpoint; open it for every attempt's request and response."
+      />
+      <WebhookTabs />
+      <form className="filters" aria-label="Filter deliveries" data-testid="delivery-filters" onSubmit={(e) => e.preventDefault()}>
+        <SelectField
+          label="Endpoint"
+          value={params.get('endpoint') ?? ''}
+          onChange={(e) => update('endpoint', e.target.value)}
+          data-testid="filter-endpoint"
+        >
+          <option value="">All endpoints</option>
+          {endpoints.data?.webhookEndpoints.map((e) => (
+            <option key={e.id} value={e.id}>
+              {e.url}
+            </option>
+          ))}
+        </SelectField>
+        <SelectField
+          label="Status"
+          value={params.get('status') ?? ''}
+          onChange={(e) => update('status', e.target.value)}
+          data-testid="filter-delivery-status"
+        >
+          <option value="">Any status</option>
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s.charAt(0) + s.slice(1).toLowerCase()}
+            </option>
+          ))}
+        </SelectField>
+        <SelectField
+          label="Event type"
+          value={params.get('event') ?? ''}
+          onChange={(e) => update('event', e.target.value)}
+          data-testid="filter-event-type"
+        >
+          <option value="">Any event</option>
+          {eventNames.map((n) => (
+            <option key={n} value={n}>
+              {n}
+            </option>
+          ))}
+        </SelectField>
+        {notification ? (
+          <div className="field">
+            <span className="field-label">Notification</span>
+            <span className="row small">
+              <Link to={`${base}/notifications/${notification}`}>
+                <code>{notification.slice(0, 13)}…</code>
+              </Link>
+              <button type="button" className="link-button" onClick={() => update('notification', '')}>
+                remove
+              </button>
+            </span>
+          </div>
+        ) : null}
+      </form>
+      <DeliveryTable
+        key={key}
+        filter={filter}
+        empty={
+          <EmptyState title={key ? 'No deliveries match these filters' : 'No webhook deliveries yet'}>
+            {key ? null : 'Deliveries appear when a subscribed event happens, or when you send a test event from an endpoint.'}
+          </EmptyState>
+        }
+      />
+    </>
+  );
+}
