@@ -1,15 +1,20 @@
 // Summarizes a .cpuprofile (from `--api-node-args "--cpu-prof --cpu-prof-dir=DIR"` on a bench, or
 // any `node --cpu-prof`): self time per package / source folder and per function, largest first.
-// Run: npx node bench/cpu-profile-summary.ts <file.cpuprofile> [--top 30]
+// `--inclusive PATTERN` lists functions (name or file containing PATTERN, e.g. "api/src") by total
+// time including their callees, each sample counted once per function.
+// `--callers NAME` adds who calls the functions whose name contains NAME (self time by call path,
+// innermost frames first), to find what a hot leaf like `writev` or `DOMException` is doing.
+// Run: npx node bench/cpu-profile-summary.ts <file.cpuprofile> [--top 30] [--callers NAME] [--depth 6]
+//      [--inclusive PATTERN]
 import { readFileSync } from 'node:fs';
 import { parseArgs, table } from './lib/stats.ts';
 
 const [file, ...rest] = process.argv.slice(2);
 if (!file) {
-  console.error('usage: npx node bench/cpu-profile-summary.ts <file.cpuprofile> [--top 30]');
+  console.error('usage: npx node bench/cpu-profile-summary.ts <file.cpuprofile> [--top 30] [--callers NAME] [--depth 6]');
   process.exit(2);
 }
-const args = parseArgs({ top: 30 }, rest);
+const args = parseArgs({ top: 30, callers: '', depth: 6, inclusive: '' }, rest);
 
 interface ProfileNode {
   id: number;
@@ -72,3 +77,56 @@ console.log('');
 console.log(
   table([['self time by function', 'ms', 'of busy'], ...top(functions).map(([k, m]) => [k.slice(0, 110), (m / 1000).toFixed(0), pct(m)])]),
 );
+
+if (args.callers) {
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const frame = (id: number) => {
+    const f = byId.get(id)?.callFrame;
+    if (!f) return '?';
+    const where = f.url ? `${f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/\/work\/main\//, '')}:${f.lineNumber + 1}` : '';
+    return `${f.functionName || '(anonymous)'} ${where}`.trim();
+  };
+  const paths = new Map<string, number>();
+  let matched = 0;
+  for (const [id, micros] of selfMicros) {
+    if (!byId.get(id)?.callFrame.functionName.includes(args.callers)) continue;
+    matched += micros;
+    const chain: string[] = [];
+    for (let at: number | undefined = id; at !== undefined && chain.length < args.depth; at = parent.get(at)) chain.push(frame(at));
+    const key = chain.join('\n    ← ');
+    paths.set(key, (paths.get(key) ?? 0) + micros);
+  }
+  console.log('');
+  console.log(`callers of functions named *${args.callers}* (${(matched / 1000).toFixed(0)} ms, ${pct(matched)} of busy):`);
+  for (const [path, micros] of [...paths.entries()].sort(([, a], [, b]) => b - a).slice(0, args.top)) {
+    console.log(`${(micros / 1000).toFixed(0).padStart(6)} ms ${pct(micros).padStart(6)}  ${path}`);
+  }
+}
+
+if (args.inclusive) {
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const keyOf = (id: number) => {
+    const f = byId.get(id)?.callFrame;
+    if (!f) return '?';
+    const where = f.url ? `${f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/\/work\/main\//, '')}:${f.lineNumber + 1}` : '';
+    return `${f.functionName || '(anonymous)'} ${where}`.trim();
+  };
+  const totals = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const keys = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) keys.add(keyOf(at));
+    for (const key of keys) if (key.includes(args.inclusive)) totals.set(key, (totals.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  console.log('');
+  console.log(
+    table([
+      [`total time (with callees) of functions matching "${args.inclusive}"`, 'ms', 'of busy'],
+      ...[...totals.entries()]
+        .sort(([, a], [, b]) => b - a)
+        .slice(0, args.top)
+        .map(([k, m]) => [k.slice(0, 110), (m / 1000).toFixed(0), pct(m)]),
+    ]),
+  );
+}

@@ -11,8 +11,9 @@
 // out-of-order events must all be 0 (the exit code says so).
 //
 // Run: npx node bench/inbox-latency.ts [--subscribers 1000] [--rate 200] [--duration 30] [--warmup 5]
-//      [--sweep 50,100,150,200] [--seed N] [--count-queries] [--profile-dir DIR] [--json]
+//      [--sweep 50,100,150,200] [--seed N] [--count-queries] [--profile-dir DIR] [--smoke] [--json]
 import http from 'node:http';
+import { lineChart, percentileSeries, writeChart } from './lib/chart.ts';
 import {
   createTenant,
   graphqlClient,
@@ -38,7 +39,7 @@ import {
 } from './lib/platform.ts';
 import { type Subscription, subscribe } from './lib/sse.ts';
 import { createStack } from './lib/stack.ts';
-import { ms, parseArgs, type Summary, seededRandom, summarize, table } from './lib/stats.ts';
+import { ms, parseArgs, printResult, type Summary, seededRandom, summarize, table } from './lib/stats.ts';
 
 const args = parseArgs({
   subscribers: 1000,
@@ -59,8 +60,14 @@ const args = parseArgs({
   'profile-dir': '',
   /** Subscribe with only seq, type and notification id instead of what a bell UI selects. */
   'lean-selection': false,
+  /** Write an SVG chart to docs/bench/ (never in --smoke). */
+  charts: true,
+  /** A few seconds with small numbers: checks the bench end to end (CI). */
+  smoke: false,
   json: false,
 });
+
+if (args.smoke) Object.assign(args, { subscribers: 50, rate: 20, duration: 3, warmup: 1, sweep: '', 'drain-timeout': 30, charts: false });
 
 const TARGET_P50_MS = 15;
 const TARGET_P99_MS = 75;
@@ -300,6 +307,7 @@ async function run(): Promise<number> {
   }
 
   const results = [];
+  const chartPhases: { rate: number; delivered: number[]; fromDue: number[]; send: number[] }[] = [];
   for (const rate of rates) {
     const index = phases.length;
     phases.push({
@@ -361,6 +369,7 @@ async function run(): Promise<number> {
       targets: { p50: delivered.p50 <= TARGET_P50_MS, p99: delivered.p99 <= TARGET_P99_MS },
     };
     results.push(result);
+    chartPhases.push({ rate, delivered: phase.delivered, fromDue: phase.deliveredFromDue, send: phase.send });
     if (!args.json && rates.length > 1) {
       log(
         `${rate}/s: delivered p50 ${ms(delivered.p50)}, p99 ${ms(delivered.p99)}; completed ${result.completedRate.toFixed(0)}/s; lost ${lost}, send errors ${phase.sendErrors}`,
@@ -399,9 +408,14 @@ async function run(): Promise<number> {
     correct,
   };
 
-  if (args.json) console.log(JSON.stringify(report));
-  else if (results.length === 1) printPhase(report, results[0] as (typeof results)[number]);
-  else printSweep(report, results);
+  const charts = args.charts && !args.smoke ? [writeLatencyChart(report, chartPhases)] : [];
+  if (args.json) console.log(JSON.stringify({ ...report, charts }));
+  else {
+    if (results.length === 1) printPhase(report, results[0] as (typeof results)[number]);
+    else printSweep(report, results);
+    for (const chart of charts) console.log(`chart: ${chart}`);
+    printResult({ ...report, charts });
+  }
   if (!correct) printServiceErrors([api, worker]);
   return correct ? 0 : 1;
 }
@@ -479,4 +493,28 @@ function printSweep(report: any, results: any[]) {
     `duplicates ${report.duplicates}, out of order ${report.outOfOrder}, wrong stream ${report.wrongStream}, unknown ${report.unknownEvents}, stream errors ${report.streamErrors}, streams ended ${report.streamsEnded}; correctness ${report.correct ? 'ok' : 'FAILED'}`,
   );
   for (const sample of report.errorSamples) console.log(`  e.g. ${sample}`);
+}
+
+function writeLatencyChart(report: any, phases: { rate: number; delivered: number[]; fromDue: number[]; send: number[] }[]): string {
+  const when = `${String(report.at).slice(0, 16).replace('T', ' ')} UTC, load average ${report.loadAverageAtStart.toFixed(2)}`;
+  const path = writeChart(
+    'inbox-latency.svg',
+    lineChart({
+      title: `send → SSE DELIVERED latency, ${report.subscribers} live subscribers`,
+      subtitle: `delivered (from issue) solid, send response dashed; open loop; ${when}`,
+      xLabel: 'percentile',
+      yLabel: 'latency (ms)',
+      xScale: 'percentile',
+      yScale: 'log',
+      series: phases.flatMap((p, i) => [
+        percentileSeries(`delivered ${p.rate}/s`, p.delivered, { colour: i }),
+        percentileSeries(`send ${p.rate}/s`, p.send, { colour: i, dashed: true }),
+      ]),
+      guides: [
+        { axis: 'y', value: TARGET_P99_MS, label: `target p99 ≤ ${TARGET_P99_MS} ms` },
+        { axis: 'y', value: TARGET_P50_MS, label: `target p50 ≤ ${TARGET_P50_MS} ms` },
+      ],
+    }),
+  );
+  return path.replace(/^.*\/docs\//, 'docs/');
 }

@@ -14,10 +14,11 @@
 // arrive on exactly those streams — proof the held streams are live, not just open sockets.
 //
 // Run: npx node bench/sse-capacity.ts [--steps 1000,2500,5000,10000,15000] [--sample 200]
-//      [--stop-rss-mb 1024] [--mint direct|http] [--seed N] [--json]
+//      [--stop-rss-mb 1024] [--mint direct|http] [--seed N] [--smoke] [--json]
 import http from 'node:http';
 import pg from 'pg';
 import { mintClientToken as signClientToken } from '../api/src/auth/client-token.ts';
+import { lineChart, writeChart } from './lib/chart.ts';
 import {
   createTenant,
   graphqlClient,
@@ -42,7 +43,7 @@ import {
 } from './lib/platform.ts';
 import { type Subscription, subscribe } from './lib/sse.ts';
 import { createStack } from './lib/stack.ts';
-import { kb, mb, ms, parseArgs, seededRandom, summarize, table } from './lib/stats.ts';
+import { kb, mb, ms, parseArgs, printResult, seededRandom, summarize, table } from './lib/stats.ts';
 
 const args = parseArgs({
   steps: '1000,2500,5000,10000,15000',
@@ -58,8 +59,14 @@ const args = parseArgs({
   /** Write a heap snapshot of the API under test after the last step into this directory. */
   'heap-snapshot-dir': '',
   seed: Math.floor(Math.random() * 2 ** 31),
+  /** Write an SVG chart to docs/bench/ (never in --smoke). */
+  charts: true,
+  /** A few seconds with small numbers: checks the bench end to end (CI). */
+  smoke: false,
   json: false,
 });
+
+if (args.smoke) Object.assign(args, { steps: '100,200', sample: 20, settle: 1, charts: false });
 
 const TARGET_STREAMS = 10_000;
 const TARGET_RSS_MB = 600;
@@ -367,8 +374,9 @@ async function run(): Promise<number> {
     },
     correct,
   };
+  const charts = args.charts && !args.smoke ? [writeCapacityChart(result)] : [];
   if (args.json) {
-    console.log(JSON.stringify(result));
+    console.log(JSON.stringify({ ...result, charts }));
   } else {
     console.log('');
     console.log(
@@ -425,9 +433,41 @@ async function run(): Promise<number> {
     console.log(
       `target ≥ ${TARGET_STREAMS} streams at ≤ ${TARGET_RSS_MB} MB: ${result.targets.streams ? 'met' : 'MISSED'} (largest step within ${TARGET_RSS_MB} MB: ${best ? `${best.streams} streams at ${best.rssMb.toFixed(0)} MB` : 'none'}); correctness ${correct ? 'ok' : 'FAILED'}`,
     );
+    for (const chart of charts) console.log(`chart: ${chart}`);
+    printResult({ ...result, charts });
   }
   void worker;
   return correct ? 0 : 1;
+}
+
+function writeCapacityChart(result: {
+  at: string;
+  loadAverageAtStart: number;
+  apiNodeArgs: string[];
+  baseline: { rssMb: number; rssAfterGcMb: number; heapRetainedMb: number };
+  steps: StepResult[];
+}): string {
+  const at = (pick: (s: StepResult) => number, base: number) =>
+    [[0, base] as const, ...result.steps.map((s) => [s.streams, pick(s)] as const)] as (readonly [number, number])[];
+  const path = writeChart(
+    'sse-capacity.svg',
+    lineChart({
+      title: 'One API process holding inbox streams: memory',
+      subtitle: `${result.apiNodeArgs.join(' ') || 'default Node flags'}; ${result.at.slice(0, 16).replace('T', ' ')} UTC, load average ${result.loadAverageAtStart.toFixed(2)}`,
+      xLabel: 'concurrent streams (one recipient each)',
+      yLabel: 'MB',
+      series: [
+        { name: 'RSS', points: at((s) => s.rssMb, result.baseline.rssMb) },
+        { name: 'RSS after a full GC', points: at((s) => s.rssAfterGcMb, result.baseline.rssAfterGcMb), dashed: true },
+        { name: 'retained JS heap', points: at((s) => s.heapRetainedMb, result.baseline.heapRetainedMb) },
+      ],
+      guides: [
+        { axis: 'y', value: TARGET_RSS_MB, label: `target: ≤ ${TARGET_RSS_MB} MB` },
+        { axis: 'x', value: TARGET_STREAMS, label: `${TARGET_STREAMS.toLocaleString('en')} streams` },
+      ],
+    }),
+  );
+  return path.replace(/^.*\/docs\//, 'docs/');
 }
 
 function youngOf(probe: ProbeReply): number {

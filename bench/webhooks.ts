@@ -49,6 +49,7 @@ import { createWebhookQueue } from '@pigeon/worker/jobs';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
+import { lineChart, percentileSeries, rateSeries, writeChart } from './lib/chart.ts';
 import { createTenant, graphqlClient, SEND_MUTATION } from './lib/graphql.ts';
 import {
   availableCores,
@@ -64,7 +65,7 @@ import {
   uniqueName,
 } from './lib/platform.ts';
 import { createStack } from './lib/stack.ts';
-import { ms, parseArgs, percentile, seededRandom } from './lib/stats.ts';
+import { ms, parseArgs, percentile, printResult, seededRandom } from './lib/stats.ts';
 
 const ROLE_VARIABLE = 'PIGEON_BENCH_ROLE';
 const isReceiver = process.env[ROLE_VARIABLE] === 'webhook-receiver';
@@ -110,6 +111,8 @@ const args = parseArgs(
     'profile-dir': '',
     /** Also write the JSON and markdown report to this directory. */
     'out-dir': '',
+    /** Write SVG charts to docs/bench/ (never in --smoke). */
+    charts: true,
     /** A few seconds with small numbers: checks the pipeline end to end (CI). */
     smoke: false,
     json: false,
@@ -725,6 +728,11 @@ async function run(cleanup: ReturnType<typeof createCleanup>): Promise<number> {
 
   // --- open-loop phases ------------------------------------------------------------------------
   const results: PhaseResult[] = [];
+  /** Raw numbers behind the charts (docs/bench/webhooks-*.svg). */
+  const chartData = {
+    delays: [] as { label: string; delays: number[] }[],
+    drain: null as { start: number; completions: number[] } | null,
+  };
   const openLoopPhase = async (label: string, scenario: Scenario, rate: number, seconds: number, measured = true) => {
     const healthy = scenario.endpoints.filter((e) => e.mode === 'ok');
     const failingModes = [...new Set(scenario.endpoints.filter((e) => e.mode !== 'ok').map((e) => e.mode))];
@@ -820,7 +828,10 @@ async function run(cleanup: ReturnType<typeof createCleanup>): Promise<number> {
       walPerAttempt: measuredInstruments?.walPerAttempt(counts.attempts) ?? {},
       perDelivery: measuredInstruments?.perAttempt(counts.attempts) ?? null,
     };
-    if (measured) results.push(result);
+    if (measured) {
+      results.push(result);
+      chartData.delays.push({ label: `${label} (${result.offeredPerSecond}/s offered)`, delays: a.delays });
+    }
     return result;
   };
 
@@ -962,9 +973,13 @@ async function run(cleanup: ReturnType<typeof createCleanup>): Promise<number> {
     correct,
   };
 
+  if (args.charts && !args.smoke) (report as { charts?: string[] }).charts = writeCharts(report, chartData);
   const markdown = renderMarkdown(report);
   if (args.json) console.log(JSON.stringify(report));
-  else console.log(`\n${markdown}`);
+  else {
+    console.log(`\n${markdown}`);
+    printResult(report);
+  }
   if (args['out-dir']) {
     mkdirSync(args['out-dir'], { recursive: true });
     const base = `${args['out-dir']}/webhooks-${report.at.replace(/[:.]/g, '-')}`;
@@ -1023,6 +1038,7 @@ async function run(cleanup: ReturnType<typeof createCleanup>): Promise<number> {
     const steady = (0.8 * completions.length) / ((p90 - p10) / 1000);
     const counts = await windowCounts(start, Math.max(last, arrivedAt) + 1);
     const drainSeconds = (last - start) / 1000;
+    chartData.drain = { start, completions };
     return {
       phase: 'saturation',
       kind: 'backlog',
@@ -1321,8 +1337,48 @@ function renderMarkdown(report: any): string {
   for (const t of Object.values(report.targets as Record<string, { target: string; measured: number; met: boolean }>))
     lines.push(`| ${t.target} | ${t.measured} | ${t.met ? 'met' : '**missed**'} |`);
   lines.push('');
+  for (const chart of report.charts ?? []) lines.push(`Chart: ${chart}`);
   lines.push(`Correctness: ${report.correct ? 'ok' : 'FAILED'}`);
   return `${lines.join('\n')}\n`;
+}
+
+function writeCharts(
+  report: any,
+  data: { delays: { label: string; delays: number[] }[]; drain: { start: number; completions: number[] } | null },
+): string[] {
+  const when = `${String(report.at).slice(0, 16).replace('T', ' ')} UTC, load average ${report.machine.loadAverageAtStart}`;
+  const written = [
+    writeChart(
+      'webhooks-delay.svg',
+      lineChart({
+        title: "Webhooks: healthy endpoints' delivery delay, open loop",
+        subtitle: `send committed → receiver; ${report.settings.endpointsPerScenario} endpoints per scenario; ${when}`,
+        xLabel: 'percentile',
+        yLabel: 'delay (ms)',
+        xScale: 'percentile',
+        yScale: 'log',
+        series: data.delays.map((d) => percentileSeries(d.label, d.delays)),
+        guides: [{ axis: 'y', value: TARGET_HEALTHY_P99_MS, label: `target: healthy p99 ≤ ${TARGET_HEALTHY_P99_MS} ms` }],
+      }),
+    ),
+  ];
+  if (data.drain && data.drain.completions.length > 0) {
+    const end = data.drain.completions.at(-1) as number;
+    written.push(
+      writeChart(
+        'webhooks-drain.svg',
+        lineChart({
+          title: 'Webhooks: a queued backlog draining',
+          subtitle: `${data.drain.completions.length} deliveries, all endpoints healthy; ${when}`,
+          xLabel: 'seconds after the queue was resumed',
+          yLabel: 'succeeded deliveries per second',
+          series: [rateSeries('deliveries/s', data.drain.completions, data.drain.start, end + 1, 1000)],
+          guides: [{ axis: 'y', value: TARGET_PER_SECOND, label: `target ≥ ${TARGET_PER_SECOND}/s` }],
+        }),
+      ),
+    );
+  }
+  return written.map((p) => p.replace(/^.*\/docs\//, 'docs/'));
 }
 
 // Last, so that every module-level constant above is initialised first.

@@ -54,6 +54,8 @@ export function graphqlClient(baseUrl: string, { maxSockets = 64 }: { maxSockets
 export interface Tenant {
   apiKey: string;
   environmentId: string;
+  /** The signed-up user's session headers (cookie and CSRF token), for member-only setup calls. */
+  session: Record<string, string>;
 }
 
 function must<T>(value: T | null | undefined, what: string, body: unknown): T {
@@ -82,7 +84,18 @@ export async function createTenant(client: GraphQLClient, name: string): Promise
     { e: environmentId },
     session,
   );
-  return { apiKey: must(key.data?.createApiKey?.secret as string, 'createApiKey', key), environmentId };
+  return { apiKey: must(key.data?.createApiKey?.secret as string, 'createApiKey', key), environmentId, session };
+}
+
+/** Raises the environment's API-key rate budget (default 60,000 operations a minute) so a load test is not throttled. */
+export async function raiseApiKeyBudget(client: GraphQLClient, tenant: Tenant, opsPerMinute = 1_000_000): Promise<void> {
+  const r = await client.request(
+    `mutation($e: ID!, $n: Int!) { updateEnvironment(environmentId: $e, input: { apiKeyOpsPerMinute: $n }) {
+      __typename ... on UpdateEnvironmentSuccess { environment { apiKeyOpsPerMinute } } ... on Error { code message } } }`,
+    { e: tenant.environmentId, n: opsPerMinute },
+    tenant.session,
+  );
+  must(r.data?.updateEnvironment?.environment?.apiKeyOpsPerMinute as number | undefined, 'updateEnvironment', r);
 }
 
 export interface MintedToken {

@@ -12,6 +12,7 @@ export interface Summary {
   count: number;
   p50: number;
   p90: number;
+  p95: number;
   p99: number;
   max: number;
   mean: number;
@@ -24,6 +25,7 @@ export function summarize(values: readonly number[]): Summary {
     count: sorted.length,
     p50: percentile(sorted, 50),
     p90: percentile(sorted, 90),
+    p95: percentile(sorted, 95),
     p99: percentile(sorted, 99),
     max: sorted.at(-1) ?? Number.NaN,
     mean: sorted.length ? sum / sorted.length : Number.NaN,
@@ -74,4 +76,19 @@ export const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 export function table(rows: (string | number)[][]): string {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => String(r[c] ?? '').length))) ?? [];
   return rows.map((r) => r.map((v, c) => String(v).padEnd(widths[c] ?? 0)).join('  ')).join('\n');
+}
+
+/** Every bench ends its report with one line `RESULT <json>` (bench/smoke.test.ts reads it). */
+export const RESULT_PREFIX = 'RESULT ';
+
+export function printResult(report: unknown): void {
+  console.log(`${RESULT_PREFIX}${JSON.stringify(report)}`);
+}
+
+/** Rows as a GitHub markdown table (first row: headers). */
+export function markdownTable(rows: (string | number)[][]): string {
+  const [head, ...body] = rows;
+  if (!head) return '';
+  const line = (r: (string | number)[]) => `| ${r.map((v) => String(v).replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [line(head), `|${head.map(() => '---').join('|')}|`, ...body.map(line)].join('\n');
 }
