@@ -14,7 +14,11 @@ if (!env.DATABASE_URL) {
   );
   process.exit(2);
 }
-const db = openPostgres({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE });
+const db = openPostgres({
+  url: env.DATABASE_URL,
+  poolSize: env.DATABASE_POOL_SIZE,
+  onIdleError: (error) => log.warn('database connection lost while idle; reconnecting on demand', { error }),
+});
 const runtime = await startWorkerRuntime({ ...workerRuntimeSettings(env), db, log });
 
 stopOnSignals(log, async () => {

@@ -32,7 +32,14 @@ export function templateContext(
   return {
     ...own,
     data: data ?? null,
-    recipient: { id: recipient.externalId, name: recipient.name, email: recipient.email, metadata: recipient.metadata ?? null },
+    // Profile fields the recipient does not have are left out (undefined, not null), so that
+    // `{{ recipient.name | default("friend") }}` works: Nunjucks' default() replaces only undefined.
+    recipient: {
+      id: recipient.externalId,
+      ...(recipient.name != null ? { name: recipient.name } : {}),
+      ...(recipient.email != null ? { email: recipient.email } : {}),
+      ...(recipient.metadata != null ? { metadata: recipient.metadata } : {}),
+    },
   };
 }
 
