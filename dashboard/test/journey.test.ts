@@ -61,7 +61,9 @@ describe('a new user, through the dashboard', () => {
     await page.getByTestId('create-project').click();
     await page.waitForURL(/\/projects\/[0-9a-f-]{36}\/development\/notifications$/);
     const projectId = /\/projects\/([0-9a-f-]{36})\//.exec(page.url())?.[1] ?? '';
-    expect(await page.getByTestId('topbar').textContent()).toContain('Acme web app');
+    // The URL changes before the router's transition commits the new route: the project list's
+    // topbar ("Pigeon") may still be up, so wait for the project's name rather than read once.
+    await waitForText(page.getByTestId('topbar'), /Acme web app/);
     expect(await page.locator('.project-role').textContent()).toContain('Owner');
     await page.getByTestId('empty-state').filter({ hasText: 'No notifications yet' }).waitFor();
     await kit.screenshot(page, 'notifications-empty');
