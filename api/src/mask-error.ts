@@ -30,6 +30,12 @@ export function maskError(error: unknown, message: string, log: Logger): Error {
       extensions: { code: 'OVERLOADED', retryAfter: 1, http: { status: 503, headers: { 'retry-after': '1' } } },
     });
   }
+  if (isDatabaseUnreachable(cause)) {
+    log.warn('unavailable: the database cannot be reached', { error: cause });
+    return new GraphQLError('The database is unavailable; retry shortly.', {
+      extensions: { code: 'UNAVAILABLE', retryAfter: 1, http: { status: 503, headers: { 'retry-after': '1' } } },
+    });
+  }
   const requestId = randomUUID();
   log.error('unexpected error', { requestId, error: e?.originalError ?? error });
   return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } });
@@ -52,4 +58,51 @@ function isOverload(error: unknown): boolean {
     return true;
   }
   return e.cause !== undefined && e.cause !== error && isOverload(e.cause);
+}
+
+/** Node socket errors and PostgreSQL's connection-exception (08) and shutdown (57P0x) states. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  // Prisma's "can't reach database server" and "server closed the connection".
+  'P1001',
+  'P1017',
+]);
+/** Driver adapter error kinds (Prisma 7) for the same conditions. */
+const UNREACHABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'DatabaseDoesNotExist']);
+const UNREACHABLE_MESSAGE =
+  /Connection terminated|connect ECONNREFUSED|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode)|Client has encountered a connection error|Connection ended unexpectedly/i;
+
+/**
+ * PostgreSQL is down or restarting, so the caller may retry later. Like OVERLOADED it does not say
+ * that nothing ran (a connection lost during a commit is ambiguous): only idempotent operations are
+ * safe to repeat blindly (send with its idempotency key is). Follows `cause`, Prisma's `meta.driverAdapterError`
+ * and the adapter's own `cause`.
+ */
+export function isDatabaseUnreachable(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 6) return false;
+  const e = error as {
+    code?: unknown;
+    originalCode?: unknown;
+    kind?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    meta?: { driverAdapterError?: unknown };
+  };
+  for (const code of [e.code, e.originalCode]) if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true;
+  if (typeof e.kind === 'string' && UNREACHABLE_KINDS.has(e.kind)) return true;
+  if (typeof e.message === 'string' && UNREACHABLE_MESSAGE.test(e.message)) return true;
+  return [e.cause, e.meta?.driverAdapterError].some((next) => next !== error && isDatabaseUnreachable(next, depth + 1));
 }

@@ -98,6 +98,8 @@ it(
       expect(invariantViolations(counts)).toEqual([]);
       expect(whileDown.length, 'sends were made during the outage').toBeGreaterThan(0);
       expect(successesWhileDown).toEqual([]);
+      // Typed and retryable (HTTP 503 with retryAfter), never the masked internal error.
+      expect(codesWhileDown.filter((c) => !/^(UNAVAILABLE|OVERLOADED)\/503$/.test(c))).toEqual([]);
       expect(recoveries.every((r) => r !== null)).toBe(true);
       // No manual step: the processes that ran before the outage serve after it.
       for (const s of platform.services) {

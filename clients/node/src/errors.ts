@@ -175,7 +175,8 @@ export class RateLimitedError extends PigeonError {
 }
 
 /**
- * The server is temporarily unable to answer (HTTP 5xx, `OVERLOADED`, a masked internal error).
+ * The server is temporarily unable to answer (HTTP 5xx, `OVERLOADED`, `UNAVAILABLE` while its database
+ * is down, a masked internal error).
  * Retried automatically for operations that are safe to repeat.
  *
  * @example
@@ -274,6 +275,7 @@ export function errorFromExtensions(
       return new ValidationError(message, Array.isArray(issues) ? issues.filter(isFieldIssue) : [], rest, status);
     }
     case 'OVERLOADED':
+    case 'UNAVAILABLE':
     case 'INTERNAL_SERVER_ERROR':
       return new ServerError(code, message, status, retryAfter, details);
     default:

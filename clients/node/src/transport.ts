@@ -5,8 +5,8 @@
 //   resolver runs; waiting what the server asked for) and connections that were never made
 //   (ECONNREFUSED, DNS failure);
 // - for operations that are safe to repeat (queries, `send` — it always carries an idempotency
-//   key —, client tokens, updates): also timeouts, resets, HTTP 5xx, OVERLOADED and masked
-//   internal errors. OVERLOADED is not a refusal before running: it means a resolver waited too
+//   key —, client tokens, updates): also timeouts, resets, HTTP 5xx, OVERLOADED, UNAVAILABLE and
+//   masked internal errors. OVERLOADED is not a refusal before running: it means a resolver waited too
 //   long for a database connection, possibly after an earlier statement of the same resolver ran.
 // Everything else is thrown at once as a typed error (errors.ts).
 import { Client, type CombinedError, fetchExchange, type OperationResult, type TypedDocumentNode } from '@urql/core';
