@@ -88,6 +88,13 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   const wakeUps = redisWakeUpPublisher(publisher, options.redisPrefix);
   const deps = { prisma: db.prisma, sandbox, wakeUps: options.wrapWakeUps?.(wakeUps) ?? wakeUps, webhookQueue, log };
 
+  // How soon a SIGKILLed worker's active jobs run again. BullMQ's defaults (a 30 s lock, checked
+  // every 30 s) kept them waiting 30–60 s, and re-adding the same job id cannot help while the
+  // dead worker's job still sits in the active list (test/faults/worker-kill.test.ts). A live
+  // worker renews its locks every lockDuration / 2; renders and webhook attempts run in threads and
+  // sockets, so the event loop that renews them is never blocked for seconds. A job taken for
+  // stalled by mistake runs twice, which both kinds of job tolerate (database claims decide).
+  const STALL_RECOVERY = { lockDuration: 10_000, stalledInterval: 5_000 };
   const worker = new Worker<RenderJobData>(
     renderJob.queue,
     async (job) => {
@@ -104,6 +111,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       concurrency: options.concurrency,
       // A worker killed mid-job leaves it stalled; it must come back, not land in "failed".
       maxStalledCount: 100,
+      ...STALL_RECOVERY,
     },
   );
   worker.on('failed', (job, error) => log.warn('render job failed', { jobId: job?.id, attempt: job?.attemptsMade, error }));
@@ -131,6 +139,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       // A worker killed mid-attempt leaves the job stalled; it comes back (and the delivery's
       // lease decides whether the attempt is made again), never lands in "failed".
       maxStalledCount: 100,
+      ...STALL_RECOVERY,
     },
   );
   webhookWorker.on('failed', (job, error) => log.warn('webhook job failed', { jobId: job?.id, attempt: job?.attemptsMade, error }));

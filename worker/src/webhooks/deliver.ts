@@ -89,15 +89,25 @@ export function throttleDelayMs(timesStarted: number, random: () => number = Mat
   return Math.round(base * (0.5 + random()));
 }
 
+/** How long an endpoint slot outlives its holder's last refresh. */
+const SLOT_LOCK_MS = 5_000;
+const SLOT_REFRESH_MS = 1_500;
+
 /** Processes one webhook job. Throws only for infrastructure errors (BullMQ retries those). */
 export async function processWebhookJob(deps: WebhookDeps, job: Job<WebhookJobData>, token: string | undefined): Promise<DeliveryResult> {
   const { settings } = deps;
   const semaphore = new Semaphore(deps.redis, `${deps.prefix}:webhook-endpoint:${job.data.endpointId}`, settings.endpointConcurrency, {
-    lockTimeout: (leaseSeconds(settings) + 5) * 1000,
+    // A short lock, refreshed while the attempt runs: a SIGKILLed worker's slot frees within
+    // seconds. (It used to outlive the attempt without refresh — timeout + 15 s — and with
+    // frequent kills dead workers held every slot of an endpoint: docs/faults.md.) Attempts
+    // shorter than the refresh interval cost no extra Redis call.
+    lockTimeout: SLOT_LOCK_MS,
+    refreshInterval: SLOT_REFRESH_MS,
     acquireAttemptsLimit: 1,
-    // The lock outlives the attempt; no refresh timer per attempt.
-    refreshInterval: 0,
-    onLockLost: () => {},
+    // A refresh that failed (Redis away) lets the slot go early: the endpoint may see one request
+    // more than its limit for a moment. The delivery's database lease, not this slot, prevents
+    // duplicate attempts.
+    onLockLost: (error) => deps.log.debug('webhook endpoint slot lost', { error }),
   });
   if (!(await semaphore.tryAcquire())) {
     // The endpoint has its limit in flight: step aside without using a worker slot.
