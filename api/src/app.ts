@@ -15,6 +15,7 @@ import type { Queue } from 'bullmq';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
+import { ApiKeyResolver } from './auth/api-keys.ts';
 import { ClientTokenVerifier } from './auth/client-token.ts';
 import { ID_PAGES } from './builder.ts';
 import type { Context, InboxRuntime } from './context.ts';
@@ -177,6 +178,7 @@ function limitRejection(code: string) {
 
 export function createApp({ db, redis, renderQueue, webhookQueue, env, log, inbox, webhookTargets }: AppDeps): App {
   const clientTokens = new ClientTokenVerifier(db.prisma);
+  const apiKeys = new ApiKeyResolver(db.prisma);
   const targets = webhookTargets ?? webhookSettings(env).targets;
   // Previews render in the same sandbox as the worker, in one thread of this process, started on first use.
   let sandbox: TemplateSandbox | null = null;
@@ -190,6 +192,10 @@ export function createApp({ db, redis, renderQueue, webhookQueue, env, log, inbo
     schema,
     logging: false,
     landingPage: false,
+    // bodyLimitPlugin enforces MAX_BODY_BYTES (and refuses invalid UTF-8) while it buffers the body.
+    // Yoga's own limit would run the body through a TransformStream as well: ~5 % of the API's CPU
+    // per send in the profile (docs/benchmarks.md).
+    maxRequestBodySize: false,
     graphiql: env.GRAPHIQL
       ? {
           title: 'Pigeon GraphiQL',
@@ -204,7 +210,7 @@ export function createApp({ db, redis, renderQueue, webhookQueue, env, log, inbo
     // call, but credentials are not shared, so a foreign page can never act as a dashboard session.
     cors: { origin: '*', credentials: false, allowedHeaders: ['authorization', 'content-type', 'accept'], maxAge: 600 },
     context: async ({ request }): Promise<Context> => {
-      const { principal, csrfRejected } = await resolvePrincipal(db.prisma, clientTokens, request);
+      const { principal, csrfRejected } = await resolvePrincipal(db.prisma, clientTokens, apiKeys, request);
       const cookies: string[] = [];
       responseCookies.set(request, cookies);
       return {
@@ -220,6 +226,7 @@ export function createApp({ db, redis, renderQueue, webhookQueue, env, log, inbo
         clientAddress: request.headers.get('x-pigeon-client-address') ?? 'unknown',
         responseCookies: cookies,
         clientTokens,
+        apiKeys,
         inbox,
         templatePreview,
         roleCache: new Map(),

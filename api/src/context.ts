@@ -4,6 +4,7 @@ import type { RenderOutcome, TemplateSources } from '@pigeon/worker/render/sandb
 import type { TargetPolicy } from '@pigeon/worker/webhooks/target';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { ApiKeyResolver } from './auth/api-keys.ts';
 import type { ClientTokenVerifier } from './auth/client-token.ts';
 import type { ApiEnv } from './env.ts';
 import type { InboxHub } from './inbox/live.ts';
@@ -27,6 +28,8 @@ export interface Context {
   /** Set-Cookie values to add to this request's response. */
   responseCookies: string[];
   clientTokens: ClientTokenVerifier;
+  /** This process's cache of API-key principals (revocations and environment changes drop entries). */
+  apiKeys: ApiKeyResolver;
   inbox: InboxRuntime;
   /** Renders template previews in the worker's sandbox (threads started on first use). */
   templatePreview: TemplatePreview;

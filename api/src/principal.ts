@@ -3,6 +3,7 @@
 // argument checked against membership by the `environment` auth scope).
 import { timingSafeEqual } from 'node:crypto';
 import type { PrismaClient, Role } from '@pigeon/schema';
+import { type ApiKeyResolver, LAST_USED_RESOLUTION_MS } from './auth/api-keys.ts';
 import { ClientTokenError, type ClientTokenVerifier } from './auth/client-token.ts';
 import { looksLikeApiKey, sha256 } from './auth/secrets.ts';
 import { unauthenticated } from './errors.ts';
@@ -55,12 +56,10 @@ export interface ResolvedPrincipal {
   csrfRejected: boolean;
 }
 
-/** Only refresh `last_used_at` this often per key: a write per request would double send's cost. */
-const LAST_USED_RESOLUTION_MS = 60_000;
-
 export async function resolvePrincipal(
   prisma: PrismaClient,
   clientTokens: ClientTokenVerifier,
+  apiKeys: ApiKeyResolver,
   request: Request,
 ): Promise<ResolvedPrincipal> {
   const authorization = request.headers.get('authorization');
@@ -69,39 +68,9 @@ export async function resolvePrincipal(
     if (!match) throw unauthenticated('The Authorization header must be "Bearer <API key or client token>".');
     const token = match[1] as string;
     if (looksLikeApiKey(token)) {
-      // One joined read (a Prisma include would be two round trips on every API-key request).
-      const [key] = await prisma.$queryRaw<
-        {
-          id: string;
-          environmentId: string;
-          revokedAt: Date | null;
-          lastUsedAt: Date | null;
-          projectId: string;
-          opsPerMinute: number;
-          introspection: boolean;
-        }[]
-      >`
-        /* prepared */ SELECT k.id::text AS id, k.environment_id::text AS "environmentId", k.revoked_at AS "revokedAt",
-               k.last_used_at AS "lastUsedAt", e.project_id::text AS "projectId", e.api_key_ops_per_minute AS "opsPerMinute",
-               e.introspection
-          FROM api_keys AS k JOIN environments AS e ON e.id = k.environment_id
-         WHERE k.key_hash = ${sha256(token)}`;
-      if (!key || key.revokedAt) throw unauthenticated('The API key is unknown or has been revoked.');
-      if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-        // Fire and forget: bookkeeping must not slow down or fail the request it describes.
-        prisma.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date() } }).catch(() => {});
-      }
-      return {
-        principal: {
-          kind: 'apiKey',
-          apiKeyId: key.id,
-          environmentId: key.environmentId,
-          projectId: key.projectId,
-          opsPerMinute: key.opsPerMinute,
-          introspection: key.introspection,
-        },
-        csrfRejected: false,
-      };
+      const key = await apiKeys.resolve(token);
+      if (!key) throw unauthenticated('The API key is unknown or has been revoked.');
+      return { principal: { kind: 'apiKey', ...key }, csrfRejected: false };
     }
     try {
       const verified = await clientTokens.verify(token);

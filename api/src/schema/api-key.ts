@@ -70,7 +70,8 @@ builder.mutationField('createApiKey', (t) =>
 builder.mutationField('revokeApiKey', (t) =>
   t.field({
     type: ApiKeyRef,
-    description: 'Revokes a key at once; calls with it then fail with UNAUTHENTICATED. Revoking twice is harmless.',
+    description:
+      'Revokes a key: calls with it then fail with UNAUTHENTICATED (at once on the API process that revoked it, within a second on the others). Revoking twice is harmless.',
     args: { environmentId: t.arg.id({ required: true }), id: t.arg.id({ required: true }) },
     authScopes: environmentScope('ADMIN', false),
     errors: { types: [NotFoundError], dataField: { name: 'apiKey' } },
@@ -78,6 +79,7 @@ builder.mutationField('revokeApiKey', (t) =>
       const id = assertUuid('API key', String(args.id));
       const environmentId = String(args.environmentId);
       await ctx.prisma.apiKey.updateMany({ where: { id, environmentId, revokedAt: null }, data: { revokedAt: new Date() } });
+      ctx.apiKeys.forgetKey(id);
       const key = await ctx.prisma.apiKey.findFirst({ where: { id, environmentId } });
       if (!key) throw new NotFoundError('API key', id);
       return key;

@@ -161,6 +161,7 @@ builder.mutationField('updateEnvironment', (t) =>
       // This process's client-token cache holds the budget and the introspection setting: drop it so
       // the change applies here at once (other API processes pick it up within the cache's 10 s).
       ctx.clientTokens.invalidate(updated.id);
+      ctx.apiKeys.forgetEnvironment(updated.id);
       return updated;
     },
   }),
