@@ -170,6 +170,28 @@ describe('API key budgets', () => {
     await expectRateLimited(LIST, bearer(second), 'second key exhausted');
   });
 
+  it('are exact for large budgets too, which each process charges from Redis in slices of 1 %', async () => {
+    const big = await createTenant(api);
+    const budget = 3_000;
+    const { body } = await api.gql(
+      `mutation($e: ID!, $input: UpdateEnvironmentInput!) { updateEnvironment(environmentId: $e, input: $input) { __typename } }`,
+      { e: big.developmentId, input: { apiKeyOpsPerMinute: budget } },
+      big.sessionHeaders,
+    );
+    expect(body.data?.updateEnvironment?.__typename).toBe('UpdateEnvironmentSuccess');
+    // Seven root fields per request (no database work): 428 requests fit (2,996), the 429th does
+    // not, though requests of 7 do not divide the slices of 30: remainders carry over.
+    const perRequest = 7;
+    const query = `{ ${Array.from({ length: perRequest }, (_, i) => `a${i}: webhookEventTypes { name }`).join(' ')} }`;
+    const fit = Math.floor(budget / perRequest);
+    for (let i = 0; i < fit; i++) await expectAllowed(query, bearer(big.apiKey), `request ${i + 1} of ${fit}`);
+    await expectRateLimited(query, bearer(big.apiKey), `request ${fit + 1}`);
+    // What is left (3,000 − 428 × 7 = 4) still serves smaller operations, one by one, and no more.
+    for (let i = 0; i < budget - fit * perRequest; i++)
+      await expectAllowed('{ webhookEventTypes { name } }', bearer(big.apiKey), `rest ${i + 1}`);
+    await expectRateLimited('{ webhookEventTypes { name } }', bearer(big.apiKey), 'after the rest');
+  });
+
   it("follow the key's own environment budget (production keeps the default)", async () => {
     const key = await newApiKey(tenant.productionId);
     for (let i = 0; i < API_KEY_BUDGET + 3; i++) await expectAllowed(LIST, bearer(key), `production operation ${i + 1}`);
