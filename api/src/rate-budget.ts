@@ -87,6 +87,41 @@ export function rateBudgetPlugin({ redis, prefix, log }: { redis: Redis; prefix:
   const reservations = new Map<string, Reservation>();
 
   /** Takes `cost` from this process's slice of the budget, reserving a new slice when it runs out. */
+  /** The reservation being made per budget: concurrent requests wait for one instead of each taking a slice. */
+  const reserving = new Map<string, Promise<boolean>>();
+
+  const takeReserved = (id: string, cost: number) => {
+    const held = reservations.get(id);
+    if (!held || held.endsAt <= Date.now() || held.remaining < cost) return false;
+    held.remaining -= cost;
+    return true;
+  };
+
+  /** Reserves a slice from Redis; false when less than a slice is left in the window. */
+  const reserve = async (store: RateLimiterRedis, key: string, id: string, slice: number) => {
+    try {
+      const taken = await store.consume(key, slice);
+      const endsAt = Date.now() + taken.msBeforeNext;
+      const current = reservations.get(id);
+      // What is left of a slice from the window still running carries over; a slice of a window
+      // that has ended lapses.
+      const carried = current && current.endsAt > Date.now() ? current.remaining : 0;
+      reservations.delete(id);
+      reservations.set(id, { remaining: carried + slice, endsAt });
+      if (reservations.size > MAX_RESERVATIONS) {
+        const oldest = reservations.keys().next().value;
+        if (oldest !== undefined) reservations.delete(oldest);
+      }
+      return true;
+    } catch (outcome) {
+      if (!(outcome instanceof RateLimiterRes)) throw outcome;
+      // The window has less than a slice left: give the slice back.
+      await store.reward(key, slice);
+      return false;
+    }
+  };
+
+  /** Takes `cost` from this process's slice of the budget, reserving a new slice when it runs out. */
   const consume = async (budget: { kind: string; key: string; points: number }, cost: number) => {
     const store = limiter(budget.kind, budget.points);
     const slice = Math.floor(budget.points * SLICE_SHARE);
@@ -95,30 +130,18 @@ export function rateBudgetPlugin({ redis, prefix, log }: { redis: Redis; prefix:
       return;
     }
     const id = `${budget.kind}:${budget.points}:${budget.key}`;
-    const held = reservations.get(id);
-    if (held && held.endsAt > Date.now() && held.remaining >= cost) {
-      held.remaining -= cost;
-      return;
-    }
-    try {
-      const taken = await store.consume(budget.key, slice);
-      const endsAt = Date.now() + taken.msBeforeNext;
-      const current = reservations.get(id);
-      // What is left of a slice from the window still running carries over (a slice of a window
-      // that has ended lapses): reservations made concurrently add up.
-      const carried = current && current.endsAt > Date.now() ? current.remaining : 0;
-      reservations.delete(id);
-      reservations.set(id, { remaining: carried + slice - cost, endsAt });
-      if (reservations.size > MAX_RESERVATIONS) {
-        const oldest = reservations.keys().next().value;
-        if (oldest !== undefined) reservations.delete(oldest);
+    for (;;) {
+      if (takeReserved(id, cost)) return;
+      let pending = reserving.get(id);
+      if (!pending) {
+        pending = reserve(store, budget.key, id, slice).finally(() => reserving.delete(id));
+        reserving.set(id, pending);
       }
-    } catch (outcome) {
-      if (!(outcome instanceof RateLimiterRes)) throw outcome;
-      // Less than a slice is left in this window: give the slice back and charge the exact cost,
-      // so the last operations of a window are counted one by one.
-      await store.reward(budget.key, slice);
-      await store.consume(budget.key, cost);
+      // The last operations of a window are charged one by one, exactly.
+      if (!(await pending)) {
+        await store.consume(budget.key, cost);
+        return;
+      }
     }
   };
 

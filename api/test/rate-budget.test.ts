@@ -192,6 +192,25 @@ describe('API key budgets', () => {
     await expectRateLimited('{ webhookEventTypes { name } }', bearer(big.apiKey), 'after the rest');
   });
 
+  it('are exact for large budgets under concurrent requests (one slice reserved at a time per process)', async () => {
+    const big = await createTenant(api);
+    const budget = 3_000;
+    const { body } = await api.gql(
+      `mutation($e: ID!, $input: UpdateEnvironmentInput!) { updateEnvironment(environmentId: $e, input: $input) { __typename } }`,
+      { e: big.developmentId, input: { apiKeyOpsPerMinute: budget } },
+      big.sessionHeaders,
+    );
+    expect(body.data?.updateEnvironment?.__typename).toBe('UpdateEnvironmentSuccess');
+    const perRequest = 7;
+    const query = `{ ${Array.from({ length: perRequest }, (_, i) => `a${i}: webhookEventTypes { name }`).join(' ')} }`;
+    // All at once: without one reservation at a time, each waiting request would take a slice of
+    // its own and the budget would run out (for everyone) long before 2,996 operations.
+    const answers = await Promise.all(Array.from({ length: 500 }, () => api.gql(query, {}, bearer(big.apiKey))));
+    const codes = answers.map(({ body }) => body.errors?.[0]?.extensions?.code ?? 'OK');
+    expect(codes.filter((c) => c === 'OK')).toHaveLength(Math.floor(budget / perRequest));
+    expect(codes.filter((c) => c !== 'OK').every((c) => c === 'RATE_LIMITED')).toBe(true);
+  });
+
   it("follow the key's own environment budget (production keeps the default)", async () => {
     const key = await newApiKey(tenant.productionId);
     for (let i = 0; i < API_KEY_BUDGET + 3; i++) await expectAllowed(LIST, bearer(key), `production operation ${i + 1}`);
