@@ -146,15 +146,22 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   webhookWorker.on('error', (error) => log.warn('webhook worker error', { error }));
 
   let reconciling: Promise<unknown> = Promise.resolve();
+  let reconcilePass: Promise<unknown> | null = null;
   const timer = setInterval(() => {
-    reconciling = Promise.all([
+    // One pass at a time: a slow pass (a big backlog, a slow database) is not joined by the next.
+    if (reconcilePass) return;
+    reconcilePass = reconciling = Promise.all([
       reconcileAccepted(db.prisma, queue, { olderThanMs: options.reconcileAfterMs }).then((n) => {
         if (n > 0) log.info('reconciler re-enqueued accepted notifications', { count: n });
       }),
       reconcileWebhookDeliveries(db.prisma, webhookQueue, { olderThanMs: options.reconcileAfterMs }).then((n) => {
         if (n > 0) log.info('reconciler re-enqueued webhook deliveries', { count: n });
       }),
-    ]).catch((error) => log.warn('reconciler pass failed', { error }));
+    ])
+      .catch((error) => log.warn('reconciler pass failed', { error }))
+      .finally(() => {
+        reconcilePass = null;
+      });
   }, options.reconcileIntervalMs);
   timer.unref();
 

@@ -8,13 +8,16 @@ import { enqueueWebhooks, type WebhookJobData } from '../jobs.ts';
 export async function reconcileWebhookDeliveries(
   prisma: PrismaClient,
   queue: Queue<WebhookJobData>,
-  { olderThanMs, limit = 1_000 }: { olderThanMs: number; limit?: number },
+  { olderThanMs, limit = 1_000, skipWhileQueued = limit }: { olderThanMs: number; limit?: number; skipWhileQueued?: number },
 ): Promise<number> {
+  // While a backlog of jobs waits, the due rows are mostly those jobs: skip the pass (see
+  // reconcileAccepted). Delayed jobs do not count: they include retries scheduled hours ahead.
+  if ((await queue.getJobCountByTypes('wait', 'prioritized')) >= skipWhileQueued) return 0;
   // Due for longer than the threshold and not leased by a live attempt. A row that waits normally
   // gets the job id of the normal path, so a job that still exists (waiting, or delayed by its
   // endpoint's limit) absorbs the re-enqueue. A row whose lease ran out without an attempt being
   // recorded was claimed by a worker that died: its job still sits in BullMQ's active list until
-  // the stalled-job check (30-60 s), and would absorb a same-id add, so that row gets a job id of
+  // the stalled-job check (10-15 s), and would absorb a same-id add, so that row gets a job id of
   // its own, one per expired lease (repeated passes collapse; the database claim decides who
   // attempts). The database's clock decides.
   const rows = await prisma.$queryRaw<
