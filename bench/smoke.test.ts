@@ -121,6 +121,26 @@ describe('benchmarks --smoke', () => {
     expect(run.result.signatures.bad).toBe(0);
   });
 
+  it('limits: every GraphQL document the clients ship fits inside every abuse limit', { timeout: TIMEOUT_MS }, async () => {
+    const run = await runSmoke('limits.ts', ['--json']);
+    expect(run.code, run.output.slice(-4000)).toBe(0);
+    const { limits, measures } = JSON.parse(run.output.slice(run.output.indexOf('{')));
+    expect(new Set(measures.map((m: any) => m.client))).toEqual(new Set(['dashboard', 'react', 'node']));
+    expect(measures.length).toBeGreaterThan(50);
+    const over = measures.flatMap((m: any) =>
+      [
+        ['tokens', m.tokens, limits.maxTokens],
+        ['depth', m.depth, limits.maxDepth],
+        ['aliases', m.aliases, limits.maxAliases],
+        ['directives', m.directives, limits.maxDirectives],
+        ['cost', m.costAtMaxPages, limits.maxCost],
+      ]
+        .filter(([, value, limit]) => value > limit)
+        .map(([what, value, limit]) => `${m.client} ${m.operation}: ${what} ${value} > ${limit}`),
+    );
+    expect(over).toEqual([]);
+  });
+
   it("sse-selftest: the benches' SSE reader agrees with graphql-sse", { timeout: TIMEOUT_MS }, async () => {
     const run = await runSmoke('sse-selftest.ts');
     expect(run.code, run.output.slice(-4000)).toBe(0);

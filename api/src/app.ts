@@ -41,6 +41,18 @@ export interface AppDeps {
   webhookTargets?: TargetPolicy;
 }
 
+/**
+ * Limits on one GraphQL document: generous for every document the clients ship, fatal to abuse.
+ * `npx node bench/limits.ts` measures the clients' documents against them (docs/limits.md).
+ */
+export const LIMITS = {
+  maxDepth: 12,
+  maxAliases: 30,
+  maxTokens: 2_000,
+  maxDirectives: 20,
+  maxCost: 50_000,
+} as const;
+
 /** Where graphql-sse clients connect (`createClient({ url: '<base>/graphql/stream' })`). */
 export const STREAM_PATH = '/graphql/stream';
 
@@ -238,14 +250,12 @@ export function createApp({ db, redis, renderQueue, webhookQueue, env, log, inbo
       graphqlSsePlugin({ endpoint: STREAM_PATH, log }),
       bodyLimitPlugin(env.MAX_BODY_BYTES),
       inputSanityPlugin(),
-      // Generous for real clients (the dashboard's deepest query is ~8 levels), fatal to abuse.
-      maxDepthPlugin({ n: 12, ignoreIntrospection: true, flattenFragments: true, ...limitRejection('QUERY_TOO_DEEP') }),
-      maxAliasesPlugin({ n: 30, ...limitRejection('TOO_MANY_ALIASES') }),
-      maxTokensPlugin({ n: 2_000 }),
-      maxDirectivesPlugin({ n: 20, ...limitRejection('TOO_MANY_DIRECTIVES') }),
-      // Values an operation can produce, page sizes from literals and variables alike. The
-      // dashboard's largest view (a notification with 50 deliveries × 25 attempts) costs ≈ 29,000.
-      costLimitPlugin(schema, { maxCost: 50_000, defaultPageSize: ID_PAGES.defaultSize, maxPageSize: ID_PAGES.maxSize }),
+      maxDepthPlugin({ n: LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...limitRejection('QUERY_TOO_DEEP') }),
+      maxAliasesPlugin({ n: LIMITS.maxAliases, ...limitRejection('TOO_MANY_ALIASES') }),
+      maxTokensPlugin({ n: LIMITS.maxTokens }),
+      maxDirectivesPlugin({ n: LIMITS.maxDirectives, ...limitRejection('TOO_MANY_DIRECTIVES') }),
+      // Values an operation can produce, page sizes from literals and variables alike.
+      costLimitPlugin(schema, { maxCost: LIMITS.maxCost, defaultPageSize: ID_PAGES.defaultSize, maxPageSize: ID_PAGES.maxSize }),
       rateBudgetPlugin({ redis, prefix: env.REDIS_PREFIX, log }),
       introspectionPolicyPlugin({ anonymous: env.INTROSPECTION_ANONYMOUS }),
       {
