@@ -40,6 +40,7 @@ import { createTenant, graphqlClient, mintClientTokens, raiseApiKeyBudget, SEND_
 import { closedLoop, openLoop, othersCores, postJson, watchInboxes } from './lib/load.ts';
 import {
   availableCores,
+  countLines,
   countsPerUnit,
   cpuMeter,
   createCleanup,
@@ -731,14 +732,7 @@ function renderMarkdown(report: any): string {
         [r.pipeline === 'ours' ? 'api' : 'bare', r.perSend.api],
         ['worker', r.perSend.worker],
       ] as const) {
-        lines.push(
-          `  ${who} per send: ${q.postgres.total} PostgreSQL statements, ${q.redis.total} Redis commands (${Object.entries(
-            q.redis.byStatement,
-          )
-            .map(([k, n]) => `${k} ${n}`)
-            .join(', ')})`,
-        );
-        for (const [statement, n] of Object.entries(q.postgres.byStatement)) lines.push(`    ${String(n).padStart(5)}  ${statement}`);
+        lines.push(...countLines(who, 'send', q));
       }
     }
     for (const file of r.cpuProfiles) lines.push(`  CPU profile: ${file} (npx node bench/cpu-profile-summary.ts ${file})`);

@@ -53,6 +53,7 @@ import { lineChart, percentileSeries, rateSeries, writeChart } from './lib/chart
 import { createTenant, graphqlClient, SEND_MUTATION } from './lib/graphql.ts';
 import {
   availableCores,
+  countLines,
   countsPerUnit,
   cpuMeter,
   createCleanup,
@@ -1313,15 +1314,7 @@ function renderMarkdown(report: any): string {
     }
     if (r.perDelivery) {
       for (const service of ['worker', 'api'] as const) {
-        const q = r.perDelivery[service];
-        lines.push(
-          `  ${service} per attempt: ${q.postgres.total} PostgreSQL statements, ${q.redis.total} Redis commands (${Object.entries(
-            q.redis.byStatement,
-          )
-            .map(([k, n]) => `${k} ${n}`)
-            .join(', ')})`,
-        );
-        for (const [statement, n] of Object.entries(q.postgres.byStatement)) lines.push(`    ${String(n).padStart(5)}  ${statement}`);
+        lines.push(...countLines(service, 'attempt', r.perDelivery[service]));
       }
     }
     for (const file of r.cpuProfiles) lines.push(`  CPU profile: ${file} (npx node bench/cpu-profile-summary.ts ${file})`);

@@ -392,6 +392,17 @@ export function countsPerUnit(before: ProbeCounts[], after: ProbeCounts[], units
   };
 }
 
+/** Report lines for one process's share of countsPerUnit: totals, Redis commands by name, statements. */
+export function countLines(who: string, unit: string, counts: ReturnType<typeof countsPerUnit>['api']): string[] {
+  const commands = Object.entries(counts.redis.byStatement)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  return [
+    `  ${who} per ${unit}: ${counts.postgres.total} PostgreSQL statements, ${counts.redis.total} Redis commands (${commands})`,
+    ...Object.entries(counts.postgres.byStatement).map(([statement, n]) => `    ${String(n).padStart(5)}  ${statement}`),
+  ];
+}
+
 /** The last warnings and errors each service logged (after a correctness failure). */
 export function printServiceErrors(services: Service[]) {
   for (const service of services) {
