@@ -86,7 +86,6 @@ export function rateBudgetPlugin({ redis, prefix, log }: { redis: Redis; prefix:
 
   const reservations = new Map<string, Reservation>();
 
-  /** Takes `cost` from this process's slice of the budget, reserving a new slice when it runs out. */
   /** The reservation being made per budget: concurrent requests wait for one instead of each taking a slice. */
   const reserving = new Map<string, Promise<boolean>>();
 

@@ -71,6 +71,16 @@ export interface WorkerRuntime {
   stop(): Promise<void>;
 }
 
+/**
+ * How soon a SIGKILLed worker's active jobs run again. BullMQ's defaults (a 30 s lock, checked
+ * every 30 s) kept them waiting 30–60 s, and re-adding the same job id cannot help while the dead
+ * worker's job still sits in the active list (test/faults/worker-kill.test.ts). A live worker
+ * renews its locks every lockDuration / 2; renders and webhook attempts run in threads and sockets,
+ * so the event loop that renews them is never blocked for seconds. A job taken for stalled by
+ * mistake runs twice, which both kinds of job tolerate (database claims decide).
+ */
+const STALL_RECOVERY = { lockDuration: 10_000, stalledInterval: 5_000 };
+
 export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise<WorkerRuntime> {
   const { db, log } = options;
   // BullMQ workers block on Redis; they need their own connection without a per-request retry cap.
@@ -88,13 +98,6 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   const wakeUps = redisWakeUpPublisher(publisher, options.redisPrefix);
   const deps = { prisma: db.prisma, sandbox, wakeUps: options.wrapWakeUps?.(wakeUps) ?? wakeUps, webhookQueue, log };
 
-  // How soon a SIGKILLed worker's active jobs run again. BullMQ's defaults (a 30 s lock, checked
-  // every 30 s) kept them waiting 30–60 s, and re-adding the same job id cannot help while the
-  // dead worker's job still sits in the active list (test/faults/worker-kill.test.ts). A live
-  // worker renews its locks every lockDuration / 2; renders and webhook attempts run in threads and
-  // sockets, so the event loop that renews them is never blocked for seconds. A job taken for
-  // stalled by mistake runs twice, which both kinds of job tolerate (database claims decide).
-  const STALL_RECOVERY = { lockDuration: 10_000, stalledInterval: 5_000 };
   const worker = new Worker<RenderJobData>(
     renderJob.queue,
     async (job) => {
@@ -145,12 +148,11 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   webhookWorker.on('failed', (job, error) => log.warn('webhook job failed', { jobId: job?.id, attempt: job?.attemptsMade, error }));
   webhookWorker.on('error', (error) => log.warn('webhook worker error', { error }));
 
-  let reconciling: Promise<unknown> = Promise.resolve();
   let reconcilePass: Promise<unknown> | null = null;
   const timer = setInterval(() => {
     // One pass at a time: a slow pass (a big backlog, a slow database) is not joined by the next.
     if (reconcilePass) return;
-    reconcilePass = reconciling = Promise.all([
+    reconcilePass = Promise.all([
       reconcileAccepted(db.prisma, queue, { olderThanMs: options.reconcileAfterMs }).then((n) => {
         if (n > 0) log.info('reconciler re-enqueued accepted notifications', { count: n });
       }),
@@ -202,7 +204,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       clearInterval(timer);
       clearInterval(pruneTimer);
       clearInterval(webhookPruneTimer);
-      await Promise.all([reconciling, pruning, pruningWebhooks]);
+      await Promise.all([reconcilePass, pruning, pruningWebhooks]);
       // close() waits for in-flight jobs to finish; what it cannot finish stalls and is retried.
       await Promise.all([worker.close(), webhookWorker.close()]);
       await Promise.all([queue.close(), webhookQueue.close()]);
