@@ -7,20 +7,9 @@
 //
 // Short (CI): 15 s of load, 2 kills. PIGEON_FAULTS_LONG=1: 3 minutes, 16 kills.
 import { expect, it } from 'vitest';
-import {
-  createTemplate,
-  createWebhookEndpoint,
-  invariantViolations,
-  printReport,
-  processingLatency,
-  SendLedger,
-  settleAndCount,
-  startFollowers,
-  startLoad,
-  startWebhookReceiver,
-} from './load.ts';
+import { invariantViolations, printReport, processingLatency, settleAndCount, startScenario } from './load.ts';
 import { secondsSince, withPlatform } from './platform.ts';
-import { sleep } from './services.ts';
+import { sleep, sleepUntil } from './services.ts';
 
 const LONG = process.env.PIGEON_FAULTS_LONG === '1';
 const PLAN = LONG ? { loadMs: 180_000, kills: 16, rate: 60, settleMs: 180_000 } : { loadMs: 15_000, kills: 2, rate: 60, settleMs: 60_000 };
@@ -32,31 +21,26 @@ it(
     await withPlatform({}, async (platform, defer) => {
       const [api1, api2] = await Promise.all([platform.spawnApi('api #1'), platform.spawnApi('api #2'), platform.spawnWorker('worker')]);
       const apis = [api1, api2];
-      const bases = () => apis.map((a) => a.base);
-      const first = apis[0]?.base as string;
-      const tenant = await platform.createTenant(first);
-      await createTemplate(first, tenant.apiKey);
-      const receiver = await startWebhookReceiver();
-      defer(() => receiver.close());
-      const endpoint = await createWebhookEndpoint(first, tenant.apiKey, receiver.url);
-      receiver.setSecret(endpoint.secret);
-      const recipients = Array.from({ length: 8 }, (_, i) => `api-kill-${i}`);
-      // Half of the followers start on each process.
-      const followers = await startFollowers(first, tenant.apiKey, recipients, bases);
-      defer(() => {
-        for (const f of followers) f.stop();
-      });
-
-      const ledger = new SendLedger();
-      // A client retries a send that got no answer, with the same key, through the other process.
-      const load = startLoad(ledger, { apiKey: tenant.apiKey, bases, recipients, ratePerSecond: PLAN.rate, retries: 3 });
-      defer(() => load.stop());
+      const scenario = await startScenario(
+        platform,
+        {
+          // Sends alternate between the two processes; half of the followers start on each.
+          bases: () => apis.map((a) => a.base),
+          recipientPrefix: 'api-kill',
+          recipientCount: 8,
+          ratePerSecond: PLAN.rate,
+          // A client retries a send that got no answer, with the same key, through the other process.
+          retries: 3,
+        },
+        defer,
+      );
+      const { ledger, followers, load } = scenario;
       const actions: string[] = [];
       const t0 = load.startedAt;
       let movedBefore = 0;
       for (let k = 0; k < PLAN.kills; k++) {
         const at = t0 + ((k + 0.5) * PLAN.loadMs) / PLAN.kills + (Math.random() - 0.5) * 1_000;
-        if (at > Date.now()) await sleep(at - Date.now());
+        await sleepUntil(at);
         const api = apis[k % apis.length] ?? apis[0];
         if (!api) throw new Error('no API');
         const killedAt = Date.now();
@@ -70,17 +54,14 @@ it(
         );
         movedBefore = moved;
       }
-      const remaining = t0 + PLAN.loadMs - Date.now();
-      if (remaining > 0) await sleep(remaining);
+      await sleepUntil(t0 + PLAN.loadMs);
       await load.stop();
       actions.unshift(
         `${(PLAN.loadMs / 1000).toFixed(0)} s of load at ${PLAN.rate} sends/s alternating between 2 API processes (8 senders, ` +
           `up to 3 retries with the same key on the other process), 8 live followers (4 per process), 1 worker; ${PLAN.kills} SIGKILLs`,
       );
 
-      const counts = await settleAndCount({ platform, ledger, followers, receiver, endpoints: 1 }, PLAN.settleMs, {
-        progressEveryMs: LONG ? 15_000 : 0,
-      });
+      const counts = await settleAndCount(scenario, PLAN.settleMs, { progressEveryMs: LONG ? 15_000 : 0 });
       printReport(`kill -9 an API process during load${LONG ? ' (long)' : ''}`, actions, counts, [await processingLatency(platform)]);
 
       expect(invariantViolations(counts)).toEqual([]);

@@ -1,18 +1,21 @@
 // Load and bookkeeping for the fault tests: senders through the Node SDK that record every answer,
 // inbox followers (graphql-sse subscribers that resubscribe with their last cursor, forever, and
 // note every sequence they receive), a webhook receiver on loopback that records every request by
-// its webhook-id, and the final count against PostgreSQL (the ledger) printed as one block.
+// its webhook-id, the scenario that sets them all up for a fresh tenant and starts the load, and
+// the final count against PostgreSQL (the ledger) printed as one block.
 //
-//   const ledger = new SendLedger();
-//   const load = startLoad(ledger, { apiKey, bases: () => [api.base], recipients, ratePerSecond: 60 });
+//   const scenario = await startScenario(platform, { bases: () => [api.base], recipientPrefix: 'worker-kill',
+//     recipientCount: 8, ratePerSecond: 60 }, defer);   // tenant, template, receiver, followers, load
 //   ... break things ...
-//   await load.stop();
-//   const counts = await settleAndCount({ platform, ledger, followers, receiver });
+//   await scenario.load.stop();
+//   const counts = await settleAndCount(scenario, settleMs);
 //   printReport('worker kill -9', actions, counts);
+//   expect(invariantViolations(counts)).toEqual([]);
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pigeon, PigeonError, verifyWebhook } from '@pigeon/node';
 import { createClient, type ExecutionResult } from 'graphql-sse';
+import type { Tenant } from '../../api/test/harness.ts';
 import { type Platform, query } from './platform.ts';
 import { sleep } from './services.ts';
 
@@ -459,6 +462,58 @@ export async function startWebhookReceiver({ failFirstOneIn = 20 }: { failFirstO
       await closed;
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scenario
+
+export interface ScenarioOptions extends Omit<LoadOptions, 'apiKey' | 'bases' | 'recipients'> {
+  /**
+   * The API processes the load and the followers use: each send goes to the next base in turn (a
+   * retry to the one after), follower i starts on the i-th. The tenant, its template, the webhook
+   * endpoint and the followers' tokens are created through the first.
+   */
+  bases: () => readonly string[];
+  /** Recipients `<prefix>-0` … `<prefix>-<count - 1>`, each with a live follower. */
+  recipientPrefix: string;
+  recipientCount: number;
+}
+
+/** A running scenario; it is what `settleAndCount` observes (one webhook endpoint: the receiver's). */
+export interface Scenario extends Observed {
+  tenant: Tenant;
+  receiver: WebhookReceiver;
+  recipients: string[];
+  followers: InboxFollower[];
+  ledger: SendLedger;
+  load: Load;
+}
+
+/**
+ * The setup every load-carrying fault test shares: a tenant with the load's template, a webhook
+ * receiver with one endpoint pointing at it, a live follower per recipient, and the load, started.
+ * Each is `defer`red for clean-up: the load is stopped first, then the followers, then the receiver.
+ */
+export async function startScenario(platform: Platform, options: ScenarioOptions, defer: (step: () => unknown) => void): Promise<Scenario> {
+  const { bases, recipientPrefix, recipientCount, ...loadOptions } = options;
+  const first = bases()[0];
+  if (!first) throw new Error('no API base');
+  const tenant = await platform.createTenant(first);
+  await createTemplate(first, tenant.apiKey);
+  const receiver = await startWebhookReceiver();
+  defer(() => receiver.close());
+  const endpoint = await createWebhookEndpoint(first, tenant.apiKey, receiver.url);
+  receiver.setSecret(endpoint.secret);
+  const recipients = Array.from({ length: recipientCount }, (_, i) => `${recipientPrefix}-${i}`);
+  const followers = await startFollowers(first, tenant.apiKey, recipients, bases);
+  defer(() => {
+    for (const f of followers) f.stop();
+  });
+
+  const ledger = new SendLedger();
+  const load = startLoad(ledger, { ...loadOptions, apiKey: tenant.apiKey, bases, recipients });
+  defer(() => load.stop());
+  return { platform, tenant, receiver, endpoints: 1, recipients, followers, ledger, load };
 }
 
 // ---------------------------------------------------------------------------------------------

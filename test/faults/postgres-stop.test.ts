@@ -7,20 +7,9 @@
 // Short (CI): 16 s of load, PostgreSQL down once for 5 s (immediate stop: no checkpoint, WAL
 // replay at start). PIGEON_FAULTS_LONG=1: 3 minutes, 6 outages alternating immediate and fast stops.
 import { expect, it } from 'vitest';
-import {
-  createTemplate,
-  createWebhookEndpoint,
-  invariantViolations,
-  printReport,
-  processingLatency,
-  SendLedger,
-  settleAndCount,
-  startFollowers,
-  startLoad,
-  startWebhookReceiver,
-} from './load.ts';
+import { invariantViolations, printReport, processingLatency, settleAndCount, startScenario } from './load.ts';
 import { secondsSince, withPlatform } from './platform.ts';
-import { sleep } from './services.ts';
+import { sleep, sleepUntil } from './services.ts';
 
 const LONG = process.env.PIGEON_FAULTS_LONG === '1';
 const PLAN = LONG
@@ -32,28 +21,19 @@ it(
   async () => {
     await withPlatform({}, async (platform, defer) => {
       const [api, worker] = await Promise.all([platform.spawnApi('api'), platform.spawnWorker('worker')]);
-      const tenant = await platform.createTenant(api.base);
-      await createTemplate(api.base, tenant.apiKey);
-      const receiver = await startWebhookReceiver();
-      defer(() => receiver.close());
-      const endpoint = await createWebhookEndpoint(api.base, tenant.apiKey, receiver.url);
-      receiver.setSecret(endpoint.secret);
-      const recipients = Array.from({ length: 8 }, (_, i) => `pg-stop-${i}`);
-      const followers = await startFollowers(api.base, tenant.apiKey, recipients, () => [api.base]);
-      defer(() => {
-        for (const f of followers) f.stop();
-      });
-
-      const ledger = new SendLedger();
-      const load = startLoad(ledger, { apiKey: tenant.apiKey, bases: () => [api.base], recipients, ratePerSecond: PLAN.rate });
-      defer(() => load.stop());
+      const scenario = await startScenario(
+        platform,
+        { bases: () => [api.base], recipientPrefix: 'pg-stop', recipientCount: 8, ratePerSecond: PLAN.rate },
+        defer,
+      );
+      const { ledger, load } = scenario;
       const actions: string[] = [];
       const t0 = load.startedAt;
       /** From the moment the postmaster has exited to the moment the restart begins. */
       const down: { from: number; to: number; back: number; mode: 'immediate' | 'fast' }[] = [];
       for (let k = 0; k < PLAN.outages; k++) {
         const at = t0 + ((k + 0.25) * PLAN.loadMs) / PLAN.outages;
-        if (at > Date.now()) await sleep(at - Date.now());
+        await sleepUntil(at);
         const mode = k % 2 === 0 ? 'immediate' : 'fast';
         const stopping = Date.now();
         await platform.postgres.stop(mode);
@@ -68,17 +48,14 @@ it(
             `started again at ${secondsSince(t0, to)} (accepting connections ${secondsSince(to, back)} later)`,
         );
       }
-      const remaining = t0 + PLAN.loadMs - Date.now();
-      if (remaining > 0) await sleep(remaining);
+      await sleepUntil(t0 + PLAN.loadMs);
       await load.stop();
       actions.unshift(
         `${(PLAN.loadMs / 1000).toFixed(0)} s of load at ${PLAN.rate} sends/s through 1 API process, 1 worker, 8 live followers, ` +
           `one webhook endpoint; PostgreSQL (fsync on) stopped ${PLAN.outages} time(s) for ${PLAN.downMs} ms, same data directory`,
       );
 
-      const counts = await settleAndCount({ platform, ledger, followers, receiver, endpoints: 1 }, PLAN.settleMs, {
-        progressEveryMs: LONG ? 15_000 : 0,
-      });
+      const counts = await settleAndCount(scenario, PLAN.settleMs, { progressEveryMs: LONG ? 15_000 : 0 });
       const attempts = ledger.attempts();
       const whileDown = attempts.filter((a) => down.some((d) => a.startedAt >= d.from && a.endedAt <= d.to));
       const successesWhileDown = whileDown.filter((a) => a.outcome === 'ok');

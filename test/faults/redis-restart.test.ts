@@ -6,20 +6,9 @@
 //
 // Short (CI): 15 s of load, Redis down once for 2 s. PIGEON_FAULTS_LONG=1: 3 minutes, 8 restarts.
 import { expect, it } from 'vitest';
-import {
-  createTemplate,
-  createWebhookEndpoint,
-  invariantViolations,
-  printReport,
-  processingLatency,
-  SendLedger,
-  settleAndCount,
-  startFollowers,
-  startLoad,
-  startWebhookReceiver,
-} from './load.ts';
+import { invariantViolations, printReport, processingLatency, settleAndCount, startScenario } from './load.ts';
 import { secondsSince, withPlatform } from './platform.ts';
-import { sleep } from './services.ts';
+import { sleep, sleepUntil } from './services.ts';
 
 const LONG = process.env.PIGEON_FAULTS_LONG === '1';
 const PLAN = LONG
@@ -38,29 +27,18 @@ it(
       ]);
       const apis = [api1, api2];
       const workers = [worker1, worker2];
-      const bases = () => apis.map((a) => a.base);
-      const first = apis[0]?.base as string;
-      const tenant = await platform.createTenant(first);
-      await createTemplate(first, tenant.apiKey);
-      const receiver = await startWebhookReceiver();
-      defer(() => receiver.close());
-      const endpoint = await createWebhookEndpoint(first, tenant.apiKey, receiver.url);
-      receiver.setSecret(endpoint.secret);
-      const recipients = Array.from({ length: 8 }, (_, i) => `redis-restart-${i}`);
-      const followers = await startFollowers(first, tenant.apiKey, recipients, bases);
-      defer(() => {
-        for (const f of followers) f.stop();
-      });
-
-      const ledger = new SendLedger();
-      const load = startLoad(ledger, { apiKey: tenant.apiKey, bases, recipients, ratePerSecond: PLAN.rate });
-      defer(() => load.stop());
+      const scenario = await startScenario(
+        platform,
+        { bases: () => apis.map((a) => a.base), recipientPrefix: 'redis-restart', recipientCount: 8, ratePerSecond: PLAN.rate },
+        defer,
+      );
+      const { ledger, load } = scenario;
       const actions: string[] = [];
       const t0 = load.startedAt;
       const outages: { from: number; to: number }[] = [];
       for (let k = 0; k < PLAN.restarts; k++) {
         const at = t0 + ((k + 0.4) * PLAN.loadMs) / PLAN.restarts;
-        if (at > Date.now()) await sleep(at - Date.now());
+        await sleepUntil(at);
         const from = Date.now();
         await platform.redis.kill();
         await sleep(PLAN.downMs);
@@ -69,17 +47,14 @@ it(
         outages.push({ from, to });
         actions.push(`kill -9 redis-server at ${secondsSince(t0, from)}, started empty on its port ${secondsSince(from, to)} later`);
       }
-      const remaining = t0 + PLAN.loadMs - Date.now();
-      if (remaining > 0) await sleep(remaining);
+      await sleepUntil(t0 + PLAN.loadMs);
       await load.stop();
       actions.unshift(
         `${(PLAN.loadMs / 1000).toFixed(0)} s of load at ${PLAN.rate} sends/s through 2 API processes, 2 workers, ` +
           `8 live followers, one webhook endpoint; ${PLAN.restarts} Redis restart(s), ${PLAN.downMs} ms down each`,
       );
 
-      const counts = await settleAndCount({ platform, ledger, followers, receiver, endpoints: 1 }, PLAN.settleMs, {
-        progressEveryMs: LONG ? 15_000 : 0,
-      });
+      const counts = await settleAndCount(scenario, PLAN.settleMs, { progressEveryMs: LONG ? 15_000 : 0 });
       const during = ledger.attempts().filter((a) => outages.some((o) => a.startedAt >= o.from && a.startedAt < o.to));
       const reconciled = workers.reduce((s, w) => s + w.reconciled.notifications, 0);
       const reconciledHooks = workers.reduce((s, w) => s + w.reconciled.webhooks, 0);

@@ -147,6 +147,12 @@ export async function freePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Sleeps until the clock reads `at` (ms since the epoch); returns at once if it is past. */
+export async function sleepUntil(at: number): Promise<void> {
+  const ms = at - Date.now();
+  if (ms > 0) await sleep(ms);
+}
+
 /** Polls `check` every `intervalMs` until it returns true; throws naming `what` after `timeoutMs`. */
 export async function waitFor(
   what: string,

@@ -6,20 +6,9 @@
 //
 // Short (CI): 15 s of load at 60 sends/s, 3 kills. PIGEON_FAULTS_LONG=1: 3 minutes, 24 kills.
 import { expect, it } from 'vitest';
-import {
-  createTemplate,
-  createWebhookEndpoint,
-  invariantViolations,
-  printReport,
-  processingLatency,
-  SendLedger,
-  settleAndCount,
-  startFollowers,
-  startLoad,
-  startWebhookReceiver,
-} from './load.ts';
+import { invariantViolations, printReport, processingLatency, settleAndCount, startScenario } from './load.ts';
 import { secondsSince, withPlatform } from './platform.ts';
-import { sleep } from './services.ts';
+import { sleep, sleepUntil } from './services.ts';
 
 const LONG = process.env.PIGEON_FAULTS_LONG === '1';
 const PLAN = LONG ? { loadMs: 180_000, kills: 24, rate: 60, settleMs: 900_000 } : { loadMs: 15_000, kills: 3, rate: 60, settleMs: 100_000 };
@@ -36,21 +25,12 @@ it(
         platform.spawnWorker('worker #2'),
       ]);
       if (!api) throw new Error('no API');
-      const tenant = await platform.createTenant(api.base);
-      await createTemplate(api.base, tenant.apiKey);
-      const receiver = await startWebhookReceiver();
-      defer(() => receiver.close());
-      const endpoint = await createWebhookEndpoint(api.base, tenant.apiKey, receiver.url);
-      receiver.setSecret(endpoint.secret);
-      const recipients = Array.from({ length: 8 }, (_, i) => `worker-kill-${i}`);
-      const followers = await startFollowers(api.base, tenant.apiKey, recipients, () => [api.base]);
-      defer(() => {
-        for (const f of followers) f.stop();
-      });
-
-      const ledger = new SendLedger();
-      const load = startLoad(ledger, { apiKey: tenant.apiKey, bases: () => [api.base], recipients, ratePerSecond: PLAN.rate });
-      defer(() => load.stop());
+      const scenario = await startScenario(
+        platform,
+        { bases: () => [api.base], recipientPrefix: 'worker-kill', recipientCount: 8, ratePerSecond: PLAN.rate },
+        defer,
+      );
+      const { load } = scenario;
       const actions: string[] = [];
       const t0 = load.startedAt;
       // A supervisor restarts a killed worker at once; the kill schedule does not wait for it
@@ -58,7 +38,7 @@ it(
       const restarts = new Map<string, Promise<void>>();
       for (let k = 0; k < PLAN.kills; k++) {
         const at = t0 + ((k + 0.5) * PLAN.loadMs) / PLAN.kills + (Math.random() - 0.5) * 1_000;
-        if (at > Date.now()) await sleep(at - Date.now());
+        await sleepUntil(at);
         const worker = workers[k % workers.length] ?? workers[0];
         if (!worker) throw new Error('no worker');
         await restarts.get(worker.name);
@@ -74,8 +54,7 @@ it(
             }),
         );
       }
-      const remaining = t0 + PLAN.loadMs - Date.now();
-      if (remaining > 0) await sleep(remaining);
+      await sleepUntil(t0 + PLAN.loadMs);
       await load.stop();
       await Promise.all(restarts.values());
       actions.unshift(
@@ -83,9 +62,7 @@ it(
           `through 1 API process, 2 worker processes; ${PLAN.kills} SIGKILLs`,
       );
 
-      const counts = await settleAndCount({ platform, ledger, followers, receiver, endpoints: 1 }, PLAN.settleMs, {
-        progressEveryMs: LONG ? 15_000 : 0,
-      });
+      const counts = await settleAndCount(scenario, PLAN.settleMs, { progressEveryMs: LONG ? 15_000 : 0 });
       const reconciled = workers.reduce((s, w) => s + w.reconciled.notifications, 0);
       const reconciledHooks = workers.reduce((s, w) => s + w.reconciled.webhooks, 0);
       printReport(`kill -9 the worker during steady load${LONG ? ' (long)' : ''}`, actions, counts, [
