@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { capitalize } from '../lib/text.ts';
 
 export type Tone = 'neutral' | 'success' | 'warning' | 'danger' | 'info' | 'accent';
 
@@ -21,15 +22,13 @@ const STATUS_TONES: Record<string, Tone> = {
 export function StatusBadge({ status }: { status: string }) {
   return (
     <Badge tone={STATUS_TONES[status] ?? 'neutral'}>
-      <span data-testid="status">{status.charAt(0) + status.slice(1).toLowerCase()}</span>
+      <span data-testid="status">{capitalize(status)}</span>
     </Badge>
   );
 }
 
 export function RoleBadge({ role }: { role: string }) {
-  return (
-    <Badge tone={role === 'OWNER' ? 'accent' : role === 'ADMIN' ? 'info' : 'neutral'}>{role.charAt(0) + role.slice(1).toLowerCase()}</Badge>
-  );
+  return <Badge tone={role === 'OWNER' ? 'accent' : role === 'ADMIN' ? 'info' : 'neutral'}>{capitalize(role)}</Badge>;
 }
 
 export function HttpStatus({ status }: { status: number | null | undefined }) {

@@ -1,5 +1,5 @@
 // Modal dialogs on the native <dialog> element (focus trap, Escape and the top layer for free).
-import { type ReactNode, useEffect, useId, useRef } from 'react';
+import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { Alert, Spinner } from './states.tsx';
 
 interface DialogProps {
@@ -102,4 +102,30 @@ export function ConfirmDialog({
       {error ? <Alert>{error}</Alert> : null}
     </Dialog>
   );
+}
+
+/**
+ * The item a confirmation dialog is open for. `action` runs on confirm and returns the message to
+ * keep the dialog open with, or null to close it; closing clears the message. Spread `dialog` on a
+ * ConfirmDialog.
+ */
+export function useConfirm<T>(action: (target: T) => Promise<string | null>) {
+  const [target, setTarget] = useState<T | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  function close() {
+    setTarget(null);
+    setError(null);
+  }
+  async function confirm() {
+    if (target === null) return;
+    setError(null);
+    const failure = await action(target);
+    if (failure) setError(failure);
+    else close();
+  }
+  return {
+    target,
+    ask: (item: T) => setTarget(() => item),
+    dialog: { open: target !== null, error, onConfirm: confirm, onClose: close },
+  };
 }

@@ -69,3 +69,26 @@ export function SelectField({ label, error, hint, fieldClassName, children, ...i
     </Field>
   );
 }
+
+export interface Option {
+  value: string;
+  label: ReactNode;
+}
+
+/** A select over `options`, led by `any` (the empty value, "no filter"). */
+export function FilterField({
+  any,
+  options,
+  ...select
+}: Common & SelectHTMLAttributes<HTMLSelectElement> & { any: string; options: readonly Option[] }) {
+  return (
+    <SelectField {...select}>
+      <option value="">{any}</option>
+      {options.map((option) => (
+        <option key={option.value} value={option.value}>
+          {option.label}
+        </option>
+      ))}
+    </SelectField>
+  );
+}

@@ -17,6 +17,11 @@ export function prettyJson(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
 
+/** An enum value as a word: "DELIVERED" → "Delivered". */
+export function capitalize(value: string): string {
+  return value.charAt(0) + value.slice(1).toLowerCase();
+}
+
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count.toLocaleString()} ${count === 1 ? one : many}`;
 }

@@ -3,11 +3,12 @@ import { type FormEvent, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { Badge } from '../../components/badge.tsx';
 import { SecretBox } from '../../components/copy.tsx';
-import { ConfirmDialog, Dialog } from '../../components/dialog.tsx';
+import { ConfirmDialog, Dialog, useConfirm } from '../../components/dialog.tsx';
 import { TextField } from '../../components/field.tsx';
 import { PageHeader } from '../../components/page.tsx';
 import { QueryView, retryWith } from '../../components/query.tsx';
 import { Alert, EmptyState, Spinner } from '../../components/states.tsx';
+import { RowAction, Table } from '../../components/table.tsx';
 import { Time } from '../../components/time.tsx';
 import type { ApiKeysQuery } from '../../gql/graphql.ts';
 import { graphql } from '../../gql/index.ts';
@@ -133,19 +134,9 @@ function KeyRow({ apiKey, onRevoke }: { apiKey: ApiKey; onRevoke?: () => void })
           <Badge tone="success">Active</Badge>
         )}
       </td>
-      <td className="cell-actions">
-        {onRevoke && !apiKey.revokedAt ? (
-          <button
-            type="button"
-            className="button button-small button-danger-ghost"
-            onClick={onRevoke}
-            aria-label={`Revoke ${apiKey.name}`}
-            data-testid="revoke-key"
-          >
-            Revoke
-          </button>
-        ) : null}
-      </td>
+      <RowAction label={`Revoke ${apiKey.name}`} testId="revoke-key" onClick={apiKey.revokedAt ? undefined : onRevoke}>
+        Revoke
+      </RowAction>
     </tr>
   );
 }
@@ -159,19 +150,14 @@ export function ApiKeysPage() {
     context: KEYS,
   });
   const [creating, setCreating] = useState(false);
-  const [revoking, setRevoking] = useState<ApiKey | null>(null);
-  const [revokeError, setRevokeError] = useState<string | null>(null);
   const [revokeState, revoke] = useMutation(RevokeApiKeyDocument);
-
-  async function confirmRevoke() {
-    if (!revoking) return;
-    setRevokeError(null);
-    const res = await revoke({ environmentId, id: revoking.id }, KEYS);
+  const revoking = useConfirm(async (apiKey: ApiKey) => {
+    const res = await revoke({ environmentId, id: apiKey.id }, KEYS);
     const payload = res.data?.revokeApiKey;
-    if (res.error) setRevokeError(describeError(res.error));
-    else if (payload?.__typename === 'NotFoundError') setRevokeError(payload.message);
-    else setRevoking(null);
-  }
+    if (res.error) return describeError(res.error);
+    if (payload?.__typename === 'NotFoundError') return payload.message;
+    return null;
+  });
 
   return (
     <>
@@ -194,47 +180,31 @@ export function ApiKeysPage() {
               {can.manage ? 'Create one to send notifications from your backend.' : 'An admin can create one.'}
             </EmptyState>
           ) : (
-            <div className="table-wrap">
-              <table className="table" data-testid="api-keys-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Prefix</th>
-                    <th scope="col" className="col-optional">
-                      Created
-                    </th>
-                    <th scope="col">Last used</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.apiKeys.map((k) => (
-                    <KeyRow key={k.id} apiKey={k} onRevoke={can.manage ? () => setRevoking(k) : undefined} />
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table
+              testId="api-keys-table"
+              columns={[
+                { label: 'Name' },
+                { label: 'Prefix' },
+                { label: 'Created', optional: true },
+                { label: 'Last used' },
+                { label: 'Status' },
+                { label: 'Actions', hidden: true },
+              ]}
+            >
+              <tbody>
+                {data.apiKeys.map((k) => (
+                  <KeyRow key={k.id} apiKey={k} onRevoke={can.manage ? () => revoking.ask(k) : undefined} />
+                ))}
+              </tbody>
+            </Table>
           )
         }
       </QueryView>
       {can.manage ? <CreateKeyDialog open={creating} onClose={() => setCreating(false)} /> : null}
-      <ConfirmDialog
-        open={revoking !== null}
-        title="Revoke API key?"
-        confirmLabel="Revoke key"
-        busy={revokeState.fetching}
-        error={revokeError}
-        onConfirm={confirmRevoke}
-        onClose={() => {
-          setRevoking(null);
-          setRevokeError(null);
-        }}
-      >
+      <ConfirmDialog {...revoking.dialog} title="Revoke API key?" confirmLabel="Revoke key" busy={revokeState.fetching}>
         <p>
-          Requests with <strong>{revoking?.name}</strong> (<code>{revoking?.prefix}…</code>) will fail at once. This cannot be undone.
+          Requests with <strong>{revoking.target?.name}</strong> (<code>{revoking.target?.prefix}…</code>) will fail at once. This cannot be
+          undone.
         </p>
       </ConfirmDialog>
     </>

@@ -1,12 +1,13 @@
 // Log in: wrong credentials, invalid input and rate-limited attempts each get their own message.
 import { type FormEvent, useState } from 'react';
-import { Link, Navigate, useSearchParams } from 'react-router';
+import { Navigate, useSearchParams } from 'react-router';
 import { useMutation } from 'urql';
-import { TextField } from '../../components/field.tsx';
-import { Alert, Spinner } from '../../components/states.tsx';
+import { Alert } from '../../components/states.tsx';
 import { graphql } from '../../gql/index.ts';
-import { describeError, errorCode, formatWait, issuesByField, retryAfterSeconds } from '../../lib/errors.ts';
+import { describeError, errorCode, formatWait, retryAfterSeconds } from '../../lib/errors.ts';
 import { useSession } from '../../lib/session.tsx';
+import { useFormErrors } from '../../lib/use-form-errors.ts';
+import { EmailField, PasswordField, SubmitButton, SwitchForm } from './auth-form.tsx';
 import { AuthLayout, safeNext } from './auth-layout.tsx';
 import { useCountdown } from './use-countdown.ts';
 
@@ -27,8 +28,7 @@ export function LoginPage() {
   const next = safeNext(params.get('next'));
   const [email, setEmail] = useState(params.get('email') ?? '');
   const [password, setPassword] = useState('');
-  const [fields, setFields] = useState<Record<string, string>>({});
-  const [formError, setFormError] = useState<string | null>(null);
+  const errors = useFormErrors();
   const [wait, startWait] = useCountdown();
   // The limit is per email (and, more loosely, per address): another email may still log in.
   const [limitedEmail, setLimitedEmail] = useState<string | null>(null);
@@ -39,80 +39,52 @@ export function LoginPage() {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    setFields({});
-    setFormError(null);
+    errors.clear();
     const result = await logIn({ input: { email, password } });
     if (result.error) {
       if (errorCode(result.error) === 'RATE_LIMITED') {
         const seconds = retryAfterSeconds(result.error) ?? 60;
         startWait(seconds);
         setLimitedEmail(email.trim().toLowerCase());
-        setFormError(`Too many login attempts. Try again in ${formatWait(seconds)}.`);
-      } else setFormError(describeError(result.error));
+        errors.setFormError(`Too many login attempts. Try again in ${formatWait(seconds)}.`);
+      } else errors.setFormError(describeError(result.error));
       return;
     }
     const payload = result.data?.logIn;
     if (payload?.__typename === 'AuthPayload') session.reset();
-    else if (payload?.__typename === 'InvalidCredentialsError') setFormError(payload.message);
-    else if (payload?.__typename === 'ValidationError') {
-      const byField = issuesByField(payload.issues);
-      setFields(byField);
-      if (byField['']) setFormError(byField['']);
-    }
+    else if (payload?.__typename === 'InvalidCredentialsError') errors.setFormError(payload.message);
+    else if (payload?.__typename === 'ValidationError') errors.showIssues(payload.issues);
   }
 
   return (
     <AuthLayout
       title="Log in"
       footer={
-        <>
-          New to Pigeon?{' '}
-          <Link to={`/signup${params.toString() ? `?${params.toString()}` : ''}`} data-testid="signup-link">
-            Create an account
-          </Link>
-        </>
+        <SwitchForm question="New to Pigeon?" to="/signup" testId="signup-link">
+          Create an account
+        </SwitchForm>
       }
     >
       {session.expired ? <Alert tone="info">Your session has ended. Log in again to continue.</Alert> : null}
       <form onSubmit={submit} noValidate data-testid="login-form" className="form">
-        <TextField
-          label="Email"
-          type="email"
-          name="email"
-          autoComplete="email"
-          required
-          value={email}
-          error={fields.email}
-          onChange={(e) => setEmail(e.target.value)}
-          data-testid="login-email"
-        />
-        <TextField
-          label="Password"
-          type="password"
-          name="password"
+        <EmailField value={email} error={errors.fields.email} onChange={(e) => setEmail(e.target.value)} data-testid="login-email" />
+        <PasswordField
           autoComplete="current-password"
-          required
           value={password}
-          error={fields.password}
+          error={errors.fields.password}
           onChange={(e) => setPassword(e.target.value)}
           data-testid="login-password"
         />
-        {formError ? (
+        {errors.formError ? (
           <Alert testId="login-error">
             {wait > 0 && errorCode(state.error) === 'RATE_LIMITED'
               ? `Too many login attempts. Try again in ${formatWait(wait)}.`
-              : formError}
+              : errors.formError}
           </Alert>
         ) : null}
-        <button
-          type="submit"
-          className="button button-primary button-block"
-          disabled={state.fetching || limited}
-          data-testid="login-submit"
-        >
-          {state.fetching ? <Spinner small /> : null}
+        <SubmitButton busy={state.fetching} disabled={limited} testId="login-submit">
           Log in
-        </button>
+        </SubmitButton>
       </form>
     </AuthLayout>
   );

@@ -1,13 +1,15 @@
 // Sign up: a taken email and a weak password are shown at their fields. Signing up also claims
 // every pending invitation for the email, so invited people land in their projects.
 import { type FormEvent, useState } from 'react';
-import { Link, Navigate, useSearchParams } from 'react-router';
+import { Navigate, useSearchParams } from 'react-router';
 import { useMutation } from 'urql';
 import { TextField } from '../../components/field.tsx';
-import { Alert, Spinner } from '../../components/states.tsx';
+import { Alert } from '../../components/states.tsx';
 import { graphql } from '../../gql/index.ts';
-import { describeError, errorCode, formatWait, issuesByField, retryAfterSeconds } from '../../lib/errors.ts';
+import { describeError, errorCode, formatWait, retryAfterSeconds } from '../../lib/errors.ts';
 import { useSession } from '../../lib/session.tsx';
+import { useFormErrors } from '../../lib/use-form-errors.ts';
+import { EmailField, PasswordField, SubmitButton, SwitchForm } from './auth-form.tsx';
 import { AuthLayout, safeNext } from './auth-layout.tsx';
 
 const SignUpDocument = graphql(`
@@ -31,20 +33,18 @@ export function SignUpPage() {
   const [name, setName] = useState('');
   const [email, setEmail] = useState(params.get('email') ?? '');
   const [password, setPassword] = useState('');
-  const [fields, setFields] = useState<Record<string, string>>({});
-  const [formError, setFormError] = useState<string | null>(null);
+  const errors = useFormErrors();
   const [state, signUp] = useMutation(SignUpDocument);
 
   if (session.user) return <Navigate to={next} replace />;
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    setFields({});
-    setFormError(null);
+    errors.clear();
     const result = await signUp({ input: { email, password, name: name.trim() || null } });
     if (result.error) {
       const seconds = retryAfterSeconds(result.error);
-      setFormError(
+      errors.setFormError(
         errorCode(result.error) === 'RATE_LIMITED' && seconds
           ? `Too many sign-ups from this address. Try again in ${formatWait(seconds)}.`
           : describeError(result.error),
@@ -57,17 +57,14 @@ export function SignUpPage() {
         session.reset();
         break;
       case 'EmailTakenError':
-        setFields({ email: payload.message });
+        errors.setFields({ email: payload.message });
         break;
       case 'WeakPasswordError':
-        setFields({ password: payload.message });
+        errors.setFields({ password: payload.message });
         break;
-      case 'ValidationError': {
-        const byField = issuesByField(payload.issues);
-        setFields(byField);
-        if (byField['']) setFormError(byField['']);
+      case 'ValidationError':
+        errors.showIssues(payload.issues);
         break;
-      }
     }
   }
 
@@ -75,12 +72,9 @@ export function SignUpPage() {
     <AuthLayout
       title="Create your account"
       footer={
-        <>
-          Already have an account?{' '}
-          <Link to={`/login${params.toString() ? `?${params.toString()}` : ''}`} data-testid="login-link">
-            Log in
-          </Link>
-        </>
+        <SwitchForm question="Already have an account?" to="/login" testId="login-link">
+          Log in
+        </SwitchForm>
       }
     >
       <form onSubmit={submit} noValidate data-testid="signup-form" className="form">
@@ -89,38 +83,23 @@ export function SignUpPage() {
           name="name"
           autoComplete="name"
           value={name}
-          error={fields.name}
+          error={errors.fields.name}
           onChange={(e) => setName(e.target.value)}
           data-testid="signup-name"
         />
-        <TextField
-          label="Email"
-          type="email"
-          name="email"
-          autoComplete="email"
-          required
-          value={email}
-          error={fields.email}
-          onChange={(e) => setEmail(e.target.value)}
-          data-testid="signup-email"
-        />
-        <TextField
-          label="Password"
-          type="password"
-          name="password"
+        <EmailField value={email} error={errors.fields.email} onChange={(e) => setEmail(e.target.value)} data-testid="signup-email" />
+        <PasswordField
           autoComplete="new-password"
-          required
           value={password}
-          error={fields.password}
+          error={errors.fields.password}
           hint={PASSWORD_HINT}
           onChange={(e) => setPassword(e.target.value)}
           data-testid="signup-password"
         />
-        {formError ? <Alert testId="signup-error">{formError}</Alert> : null}
-        <button type="submit" className="button button-primary button-block" disabled={state.fetching} data-testid="signup-submit">
-          {state.fetching ? <Spinner small /> : null}
+        {errors.formError ? <Alert testId="signup-error">{errors.formError}</Alert> : null}
+        <SubmitButton busy={state.fetching} testId="signup-submit">
           Create account
-        </button>
+        </SubmitButton>
       </form>
     </AuthLayout>
   );

@@ -10,6 +10,7 @@ import type { Role } from '../../gql/graphql.ts';
 import { describeError, issuesByField } from '../../lib/errors.ts';
 import { useProject } from '../../lib/project.tsx';
 import { ROLE_HELP, ROLES } from '../../lib/roles.ts';
+import { capitalize } from '../../lib/text.ts';
 import { InviteMemberDocument, invitationLink, MEMBERS } from './documents.ts';
 
 export function InviteForm() {
@@ -64,7 +65,7 @@ export function InviteForm() {
           >
             {ROLES.map((r) => (
               <option key={r} value={r}>
-                {r.charAt(0) + r.slice(1).toLowerCase()}
+                {capitalize(r)}
               </option>
             ))}
           </SelectField>

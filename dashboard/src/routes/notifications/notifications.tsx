@@ -1,14 +1,15 @@
 // The notifications log: filter by recipient, status, template, category and time; the filter
 // lives in the URL so a filtered view can be shared.
 import { type FormEvent, useMemo, useState } from 'react';
-import { useSearchParams } from 'react-router';
 import { useQuery } from 'urql';
-import { SelectField, TextField } from '../../components/field.tsx';
+import { FilterField, TextField } from '../../components/field.tsx';
 import { PageHeader } from '../../components/page.tsx';
 import { EmptyState } from '../../components/states.tsx';
 import type { NotificationFilter, NotificationStatus } from '../../gql/graphql.ts';
 import { useProject } from '../../lib/project.tsx';
+import { capitalize } from '../../lib/text.ts';
 import { fromLocalInput } from '../../lib/time.ts';
+import { useFilterParams } from '../../lib/use-filter-params.ts';
 import { TemplatesDocument } from '../templates/documents.ts';
 import { NotificationTable } from './notification-table.tsx';
 
@@ -26,7 +27,7 @@ function isStatus(value: string | null): value is NotificationStatus {
 
 export function NotificationsPage() {
   const { environmentId } = useProject();
-  const [params, setParams] = useSearchParams();
+  const { params, update, clear: clearParams, bind } = useFilterParams();
   const [templates] = useQuery({ query: TemplatesDocument, variables: { environmentId }, requestPolicy: 'cache-first' });
   const [recipient, setRecipient] = useState(params.get('recipient') ?? '');
   const [category, setCategory] = useState(params.get('category') ?? '');
@@ -55,15 +56,6 @@ export function NotificationsPage() {
     return f;
   }, [filterKey]);
 
-  function update(changes: Record<string, string>) {
-    const next = new URLSearchParams(params);
-    for (const [k, v] of Object.entries(changes)) {
-      if (v) next.set(k, v);
-      else next.delete(k);
-    }
-    setParams(next, { replace: true });
-  }
-
   function apply(event: FormEvent) {
     event.preventDefault();
     update({
@@ -79,7 +71,7 @@ export function NotificationsPage() {
     setCategory('');
     setFrom('');
     setTo('');
-    setParams(new URLSearchParams(), { replace: true });
+    clearParams();
   }
 
   const filtered = filterKey !== '';
@@ -98,32 +90,20 @@ export function NotificationsPage() {
           onChange={(e) => setRecipient(e.target.value)}
           data-testid="filter-recipient"
         />
-        <SelectField
+        <FilterField
           label="Status"
-          value={params.get('status') ?? ''}
-          onChange={(e) => update({ status: e.target.value })}
+          {...bind('status')}
           data-testid="filter-status"
-        >
-          <option value="">Any status</option>
-          {STATUSES.map((s) => (
-            <option key={s} value={s}>
-              {s.charAt(0) + s.slice(1).toLowerCase()}
-            </option>
-          ))}
-        </SelectField>
-        <SelectField
+          any="Any status"
+          options={STATUSES.map((s) => ({ value: s, label: capitalize(s) }))}
+        />
+        <FilterField
           label="Template"
-          value={currentTemplate}
-          onChange={(e) => update({ template: e.target.value })}
+          {...bind('template')}
           data-testid="filter-template"
-        >
-          <option value="">Any template</option>
-          {templateKeys.map((k) => (
-            <option key={k} value={k}>
-              {k}
-            </option>
-          ))}
-        </SelectField>
+          any="Any template"
+          options={templateKeys.map((k) => ({ value: k, label: k }))}
+        />
         <TextField
           label="Category"
           placeholder="any"
@@ -131,15 +111,16 @@ export function NotificationsPage() {
           onChange={(e) => setCategory(e.target.value)}
           data-testid="filter-category"
         />
-        <SelectField label="Time" value={range} onChange={(e) => update({ range: e.target.value })} data-testid="filter-range">
-          <option value="">Any time</option>
-          {Object.entries(RANGES).map(([value, r]) => (
-            <option key={value} value={value}>
-              {r.label}
-            </option>
-          ))}
-          <option value="custom">Custom range…</option>
-        </SelectField>
+        <FilterField
+          label="Time"
+          {...bind('range')}
+          data-testid="filter-range"
+          any="Any time"
+          options={[
+            ...Object.entries(RANGES).map(([value, r]) => ({ value, label: r.label })),
+            { value: 'custom', label: 'Custom range…' },
+          ]}
+        />
         {range === 'custom' ? (
           <>
             <TextField

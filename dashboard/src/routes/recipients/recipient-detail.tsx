@@ -1,8 +1,7 @@
 // One recipient: profile, inbox counters, their notifications, and erasure (a data-deletion request).
-import { useState } from 'react';
 import { useNavigate, useParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
-import { ConfirmDialog } from '../../components/dialog.tsx';
+import { ConfirmDialog, useConfirm } from '../../components/dialog.tsx';
 import { CodeBlock, PageHeader, Properties, Section } from '../../components/page.tsx';
 import { QueryView, retryWith } from '../../components/query.tsx';
 import { Alert, EmptyState } from '../../components/states.tsx';
@@ -46,41 +45,29 @@ export function RecipientDetailPage() {
 function DeleteRecipient({ recipient }: { recipient: Recipient }) {
   const { environmentId, base } = useProject();
   const navigate = useNavigate();
-  const [open, setOpen] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const [state, remove] = useMutation(DeleteRecipientDocument);
-  async function confirm() {
-    setError(null);
-    const result = await remove(
-      { environmentId, externalId: recipient.externalId },
-      { additionalTypenames: ['Recipient', 'Notification'] },
-    );
+  const deleting = useConfirm(async (target: Recipient) => {
+    const result = await remove({ environmentId, externalId: target.externalId }, { additionalTypenames: ['Recipient', 'Notification'] });
     const payload = result.data?.deleteRecipient;
-    if (result.error) setError(describeError(result.error));
-    else if (payload?.__typename === 'NotFoundError') setError(payload.message);
-    else if (payload?.__typename === 'DeletedRecipient') {
-      setOpen(false);
+    if (result.error) return describeError(result.error);
+    if (payload?.__typename === 'NotFoundError') return payload.message;
+    if (payload?.__typename === 'DeletedRecipient') {
       navigate(`${base}/recipients`, {
         state: { notice: `Deleted ${payload.externalId} and ${plural(payload.notificationsDeleted, 'notification')}.` },
       });
     }
-  }
+    return null;
+  });
   return (
     <>
-      <button type="button" className="button button-danger-ghost" onClick={() => setOpen(true)} data-testid="delete-recipient">
+      <button type="button" className="button button-danger-ghost" onClick={() => deleting.ask(recipient)} data-testid="delete-recipient">
         Delete recipient…
       </button>
       <ConfirmDialog
-        open={open}
+        {...deleting.dialog}
         title="Delete this recipient and their data?"
         confirmLabel="Delete recipient and notifications"
         busy={state.fetching}
-        error={error}
-        onConfirm={confirm}
-        onClose={() => {
-          setOpen(false);
-          setError(null);
-        }}
       >
         <p>
           This erases <strong>{recipient.externalId}</strong>: their profile, every notification sent to them, their inbox history and the

@@ -4,7 +4,7 @@ import { type FormEvent, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { Badge } from '../../components/badge.tsx';
 import { CopyButton } from '../../components/copy.tsx';
-import { ConfirmDialog } from '../../components/dialog.tsx';
+import { ConfirmDialog, useConfirm } from '../../components/dialog.tsx';
 import { TextField } from '../../components/field.tsx';
 import { PageHeader, Properties, Section } from '../../components/page.tsx';
 import { QueryView, retryWith } from '../../components/query.tsx';
@@ -123,19 +123,14 @@ function RateBudgets({ environment, editable }: { environment: Environment; edit
 }
 
 function ClientTokenSecret({ environment }: { environment: Environment }) {
-  const [open, setOpen] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState(false);
   const [state, rotate] = useMutation(RotateClientTokenSecretDocument);
-  async function confirm() {
-    setError(null);
-    const result = await rotate({ environmentId: environment.id });
-    if (result.error) setError(describeError(result.error));
-    else {
-      setOpen(false);
-      setDone(true);
-    }
-  }
+  const rotating = useConfirm(async (target: Environment) => {
+    const result = await rotate({ environmentId: target.id });
+    if (result.error) return describeError(result.error);
+    setDone(true);
+    return null;
+  });
   return (
     <div className="panel stack">
       <p>
@@ -149,22 +144,16 @@ function ClientTokenSecret({ environment }: { environment: Environment }) {
       ) : null}
       {done ? <Alert tone="success">Rotated. New tokens use the new secret.</Alert> : null}
       <div>
-        <button type="button" className="button" onClick={() => setOpen(true)} data-testid="rotate-client-token-secret">
+        <button type="button" className="button" onClick={() => rotating.ask(environment)} data-testid="rotate-client-token-secret">
           Rotate client-token secret…
         </button>
       </div>
       <ConfirmDialog
-        open={open}
+        {...rotating.dialog}
         title="Rotate the client-token secret?"
         confirmLabel="Rotate secret"
         tone="primary"
         busy={state.fetching}
-        error={error}
-        onConfirm={confirm}
-        onClose={() => {
-          setOpen(false);
-          setError(null);
-        }}
       >
         <p>New tokens are signed with a new secret at once. Rotating again within 24 hours ends the oldest secret immediately.</p>
       </ConfirmDialog>

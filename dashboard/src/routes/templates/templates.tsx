@@ -6,6 +6,7 @@ import { Badge } from '../../components/badge.tsx';
 import { PageHeader } from '../../components/page.tsx';
 import { QueryView, retryWith } from '../../components/query.tsx';
 import { Alert, EmptyState } from '../../components/states.tsx';
+import { RowAction, Table } from '../../components/table.tsx';
 import { Time } from '../../components/time.tsx';
 import { useProject } from '../../lib/project.tsx';
 import { DeleteTemplateDialog } from './delete-template.tsx';
@@ -51,60 +52,50 @@ export function TemplatesPage() {
               Templates keep wording out of your code: your backend sends a key and data.
             </EmptyState>
           ) : (
-            <div className="table-wrap">
-              <table className="table" data-testid="templates-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Key</th>
-                    <th scope="col">Name</th>
-                    <th scope="col" className="col-optional">
-                      Category
-                    </th>
-                    <th scope="col" className="col-optional">
-                      Updated
-                    </th>
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.templates.map((t) => {
-                    const href = `${base}/templates/${encodeURIComponent(t.key)}`;
-                    return (
-                      <tr key={t.id} className="row-link" data-testid="template-row" onClick={() => navigate(href)}>
-                        <td>
-                          <Link to={href} onClick={(e) => e.stopPropagation()}>
-                            <code>{t.key}</code>
-                          </Link>
-                        </td>
-                        <td>{t.name ?? <span className="muted">—</span>}</td>
-                        <td className="col-optional">{t.category ? <Badge>{t.category}</Badge> : <span className="muted">—</span>}</td>
-                        <td className="col-optional">
-                          <Time value={t.updatedAt} />
-                        </td>
-                        <td className="cell-actions">
-                          {can.manage ? (
-                            <button
-                              type="button"
-                              className="button button-small button-danger-ghost"
-                              aria-label={`Delete template ${t.key}`}
-                              data-testid="delete-template"
-                              onClick={(e) => {
+            <Table
+              testId="templates-table"
+              columns={[
+                { label: 'Key' },
+                { label: 'Name' },
+                { label: 'Category', optional: true },
+                { label: 'Updated', optional: true },
+                { label: 'Actions', hidden: true },
+              ]}
+            >
+              <tbody>
+                {data.templates.map((t) => {
+                  const href = `${base}/templates/${encodeURIComponent(t.key)}`;
+                  return (
+                    <tr key={t.id} className="row-link" data-testid="template-row" onClick={() => navigate(href)}>
+                      <td>
+                        <Link to={href} onClick={(e) => e.stopPropagation()}>
+                          <code>{t.key}</code>
+                        </Link>
+                      </td>
+                      <td>{t.name ?? <span className="muted">—</span>}</td>
+                      <td className="col-optional">{t.category ? <Badge>{t.category}</Badge> : <span className="muted">—</span>}</td>
+                      <td className="col-optional">
+                        <Time value={t.updatedAt} />
+                      </td>
+                      <RowAction
+                        label={`Delete template ${t.key}`}
+                        testId="delete-template"
+                        onClick={
+                          can.manage
+                            ? (e) => {
                                 e.stopPropagation();
                                 setDeleting({ id: t.id, key: t.key });
-                              }}
-                            >
-                              Delete
-                            </button>
-                          ) : null}
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
+                              }
+                            : undefined
+                        }
+                      >
+                        Delete
+                      </RowAction>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </Table>
           )
         }
       </QueryView>

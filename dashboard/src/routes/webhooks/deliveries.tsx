@@ -1,12 +1,14 @@
 // Every delivery of the environment, filtered by endpoint, status, event type or notification.
 import { useMemo } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { Link } from 'react-router';
 import { useQuery } from 'urql';
-import { SelectField } from '../../components/field.tsx';
+import { FilterField } from '../../components/field.tsx';
 import { PageHeader } from '../../components/page.tsx';
 import { EmptyState } from '../../components/states.tsx';
 import type { WebhookDeliveryFilter, WebhookDeliveryStatus } from '../../gql/graphql.ts';
 import { useProject } from '../../lib/project.tsx';
+import { capitalize } from '../../lib/text.ts';
+import { useFilterParams } from '../../lib/use-filter-params.ts';
 import { DeliveryTable } from './delivery-table.tsx';
 import { WebhookEndpointsDocument, WebhookEventTypesDocument } from './documents.ts';
 import { WebhookTabs } from './tabs.tsx';
@@ -15,7 +17,7 @@ const STATUSES: WebhookDeliveryStatus[] = ['PENDING', 'SUCCEEDED', 'FAILED'];
 
 export function DeliveriesPage() {
   const { environmentId, base } = useProject();
-  const [params, setParams] = useSearchParams();
+  const { params, update, bind } = useFilterParams();
   const [endpoints] = useQuery({ query: WebhookEndpointsDocument, variables: { environmentId } });
   const [types] = useQuery({ query: WebhookEventTypesDocument, variables: { environmentId } });
   const key = params.toString();
@@ -29,12 +31,6 @@ export function DeliveriesPage() {
     if (p.get('notification')) f.notificationId = p.get('notification');
     return f;
   }, [key]);
-  function update(name: string, value: string) {
-    const next = new URLSearchParams(params);
-    if (value) next.set(name, value);
-    else next.delete(name);
-    setParams(next, { replace: true });
-  }
   const notification = params.get('notification');
   const eventNames = [...(types.data?.webhookEventTypes.map((t) => t.name) ?? []), 'webhook.test'];
   return (
@@ -45,45 +41,27 @@ export function DeliveriesPage() {
       />
       <WebhookTabs />
       <form className="filters" aria-label="Filter deliveries" data-testid="delivery-filters" onSubmit={(e) => e.preventDefault()}>
-        <SelectField
+        <FilterField
           label="Endpoint"
-          value={params.get('endpoint') ?? ''}
-          onChange={(e) => update('endpoint', e.target.value)}
+          {...bind('endpoint')}
           data-testid="filter-endpoint"
-        >
-          <option value="">All endpoints</option>
-          {endpoints.data?.webhookEndpoints.map((e) => (
-            <option key={e.id} value={e.id}>
-              {e.url}
-            </option>
-          ))}
-        </SelectField>
-        <SelectField
+          any="All endpoints"
+          options={endpoints.data?.webhookEndpoints.map((e) => ({ value: e.id, label: e.url })) ?? []}
+        />
+        <FilterField
           label="Status"
-          value={params.get('status') ?? ''}
-          onChange={(e) => update('status', e.target.value)}
+          {...bind('status')}
           data-testid="filter-delivery-status"
-        >
-          <option value="">Any status</option>
-          {STATUSES.map((s) => (
-            <option key={s} value={s}>
-              {s.charAt(0) + s.slice(1).toLowerCase()}
-            </option>
-          ))}
-        </SelectField>
-        <SelectField
+          any="Any status"
+          options={STATUSES.map((s) => ({ value: s, label: capitalize(s) }))}
+        />
+        <FilterField
           label="Event type"
-          value={params.get('event') ?? ''}
-          onChange={(e) => update('event', e.target.value)}
+          {...bind('event')}
           data-testid="filter-event-type"
-        >
-          <option value="">Any event</option>
-          {eventNames.map((n) => (
-            <option key={n} value={n}>
-              {n}
-            </option>
-          ))}
-        </SelectField>
+          any="Any event"
+          options={eventNames.map((n) => ({ value: n, label: n }))}
+        />
         {notification ? (
           <div className="field">
             <span className="field-label">Notification</span>
@@ -91,7 +69,7 @@ export function DeliveriesPage() {
               <Link to={`${base}/notifications/${notification}`}>
                 <code>{notification.slice(0, 13)}…</code>
               </Link>
-              <button type="button" className="link-button" onClick={() => update('notification', '')}>
+              <button type="button" className="link-button" onClick={() => update({ notification: '' })}>
                 remove
               </button>
             </span>

@@ -5,7 +5,7 @@ import { useMutation, useQuery } from 'urql';
 import { AttemptExchange } from '../../components/attempt.tsx';
 import { StatusBadge } from '../../components/badge.tsx';
 import { CopyButton } from '../../components/copy.tsx';
-import { ConfirmDialog } from '../../components/dialog.tsx';
+import { ConfirmDialog, useConfirm } from '../../components/dialog.tsx';
 import { CodeBlock, PageHeader, Properties, Section } from '../../components/page.tsx';
 import { QueryView, retryWith } from '../../components/query.tsx';
 import { Alert, EmptyState, Spinner } from '../../components/states.tsx';
@@ -54,27 +54,25 @@ export function DeliveryDetailPage() {
 
 function Redeliver({ delivery }: { delivery: Delivery }) {
   const { environmentId } = useProject();
-  const [open, setOpen] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState(false);
   const [state, redeliver] = useMutation(RedeliverWebhookDocument);
-  async function confirm() {
-    setError(null);
-    const result = await redeliver({ environmentId, id: delivery.id }, DELIVERIES);
+  const redelivering = useConfirm(async (target: Delivery) => {
+    const result = await redeliver({ environmentId, id: target.id }, DELIVERIES);
     const payload = result.data?.redeliverWebhook;
-    if (result.error) setError(describeError(result.error));
-    else if (payload?.__typename === 'RedeliverWebhookSuccess') {
-      setOpen(false);
+    if (result.error) return describeError(result.error);
+    if (payload?.__typename === 'RedeliverWebhookSuccess') {
       setDone(true);
-    } else if (payload?.__typename === 'ValidationError') setError(payload.issues.map((i) => i.message).join(' ') || payload.message);
-    else if (payload) setError(payload.message);
-  }
+      return null;
+    }
+    if (payload?.__typename === 'ValidationError') return payload.issues.map((i) => i.message).join(' ') || payload.message;
+    return payload?.message ?? describeError(null);
+  });
   return (
     <>
       <button
         type="button"
         className="button button-primary"
-        onClick={() => setOpen(true)}
+        onClick={() => redelivering.ask(delivery)}
         disabled={!delivery.endpoint.enabled}
         title={delivery.endpoint.enabled ? undefined : 'The endpoint is disabled; enable it first.'}
         data-testid="redeliver"
@@ -84,17 +82,11 @@ function Redeliver({ delivery }: { delivery: Delivery }) {
       </button>
       {done ? <span className="muted small">Queued — attempts refresh below.</span> : null}
       <ConfirmDialog
-        open={open}
+        {...redelivering.dialog}
         title="Redeliver this webhook?"
         confirmLabel="Redeliver now"
         tone="primary"
         busy={state.fetching}
-        error={error}
-        onConfirm={confirm}
-        onClose={() => {
-          setOpen(false);
-          setError(null);
-        }}
         testId="redeliver-dialog"
       >
         <p>

@@ -7,6 +7,7 @@ import { Dialog } from '../../components/dialog.tsx';
 import { PageHeader } from '../../components/page.tsx';
 import { QueryView, retryWith } from '../../components/query.tsx';
 import { Alert, EmptyState } from '../../components/states.tsx';
+import { Table } from '../../components/table.tsx';
 import { Time } from '../../components/time.tsx';
 import { describeError, issuesByField } from '../../lib/errors.ts';
 import { useProject } from '../../lib/project.tsx';
@@ -123,46 +124,35 @@ export function WebhooksPage() {
               Add a URL to receive notification.delivered, .read and other events as they happen.
             </EmptyState>
           ) : (
-            <div className="table-wrap">
-              <table className="table" data-testid="endpoints-table">
-                <thead>
-                  <tr>
-                    <th scope="col">URL</th>
-                    <th scope="col" className="col-optional">
-                      Events
-                    </th>
-                    <th scope="col">Status</th>
-                    <th scope="col" className="col-optional">
-                      Created
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.webhookEndpoints.map((e) => {
-                    const href = `${base}/webhooks/endpoints/${e.id}`;
-                    return (
-                      <tr key={e.id} className="row-link" data-testid="endpoint-row" onClick={() => navigate(href)}>
-                        <td>
-                          <Link to={href} onClick={(ev) => ev.stopPropagation()} className="truncate" style={{ display: 'block' }}>
-                            {e.url}
-                          </Link>
-                          {e.description ? <div className="muted small truncate">{e.description}</div> : null}
-                        </td>
-                        <td className="col-optional small">
-                          {e.eventTypes.length} event type{e.eventTypes.length === 1 ? '' : 's'}
-                        </td>
-                        <td>
-                          <EndpointStatus endpoint={e} />
-                        </td>
-                        <td className="col-optional">
-                          <Time value={e.createdAt} />
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
+            <Table
+              testId="endpoints-table"
+              columns={[{ label: 'URL' }, { label: 'Events', optional: true }, { label: 'Status' }, { label: 'Created', optional: true }]}
+            >
+              <tbody>
+                {data.webhookEndpoints.map((e) => {
+                  const href = `${base}/webhooks/endpoints/${e.id}`;
+                  return (
+                    <tr key={e.id} className="row-link" data-testid="endpoint-row" onClick={() => navigate(href)}>
+                      <td>
+                        <Link to={href} onClick={(ev) => ev.stopPropagation()} className="truncate" style={{ display: 'block' }}>
+                          {e.url}
+                        </Link>
+                        {e.description ? <div className="muted small truncate">{e.description}</div> : null}
+                      </td>
+                      <td className="col-optional small">
+                        {e.eventTypes.length} event type{e.eventTypes.length === 1 ? '' : 's'}
+                      </td>
+                      <td>
+                        <EndpointStatus endpoint={e} />
+                      </td>
+                      <td className="col-optional">
+                        <Time value={e.createdAt} />
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </Table>
           )
         }
       </QueryView>
