@@ -239,6 +239,7 @@ export function createApp({ db, redis, renderQueue, webhookQueue, env, log, inbo
         responseCookies: cookies,
         clientTokens,
         apiKeys,
+        sql: db.query,
         inbox,
         templatePreview,
         roleCache: new Map(),

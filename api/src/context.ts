@@ -1,4 +1,4 @@
-import type { PrismaClient, Role } from '@pigeon/schema';
+import type { Database, PrismaClient, Role } from '@pigeon/schema';
 import type { Logger, RenderJobData, WakeUpPublisher, WebhookJobData } from '@pigeon/worker';
 import type { RenderOutcome, TemplateSources } from '@pigeon/worker/render/sandbox';
 import type { TargetPolicy } from '@pigeon/worker/webhooks/target';
@@ -28,6 +28,8 @@ export interface Context {
   /** Set-Cookie values to add to this request's response. */
   responseCookies: string[];
   clientTokens: ClientTokenVerifier;
+  /** One statement straight on the driver (send's hot path only; see Database.query). */
+  sql: Database['query'];
   /** This process's cache of API-key principals (revocations and environment changes drop entries). */
   apiKeys: ApiKeyResolver;
   inbox: InboxRuntime;

@@ -14,7 +14,6 @@ import { environmentScope } from '../environment-id.ts';
 import { IdempotencyConflictError, TemplateNotFoundError, ValidationError } from '../errors.ts';
 import { notificationFields, notificationSelectList } from '../notification-columns.ts';
 import { RECIPIENT_ATTEMPTS, recipientCtes } from '../recipients.ts';
-import { isForeignKeyViolation, isUniqueViolation } from '../unique-violation.ts';
 import { validate } from '../validation.ts';
 import { NotificationRef } from './notification.ts';
 import { templateKey } from './template.ts';
@@ -148,13 +147,10 @@ const returningNotification = notificationSelectList();
 /** The same columns read back from the `notification` CTE. */
 const insertedNotification = Prisma.raw(notificationFields.map((f) => `notification."${f}"`).join(', '));
 
-/** The SQLSTATE of a failed raw query: Prisma reports it as P2010 carrying the driver adapter's error. */
+/** The SQLSTATE of a failed statement: the driver's `code` (pg and PGlite both set it). */
 function sqlState(error: unknown): string | undefined {
-  if (isUniqueViolation(error)) return '23505';
-  if (isForeignKeyViolation(error)) return '23503';
-  const meta = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null)?.meta;
-  const code = meta?.driverAdapterError?.cause?.originalCode;
-  return typeof code === 'string' ? code : undefined;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
 type SendStatementResult =
@@ -185,9 +181,12 @@ async function runSendStatement(ctx: Context, environmentId: string, input: Send
   const body = input.template ? null : escapeHtml(input.body ?? '');
   const writeWhen = Prisma.sql`EXISTS (SELECT 1 FROM template) AND NOT EXISTS (SELECT 1 FROM existing)`;
   for (let attempt = 1; attempt <= RECIPIENT_ATTEMPTS; attempt++) {
-    const rows = await ctx.prisma.$queryRaw<
-      ({ templateFound: boolean; duplicate: boolean | null; webhooks: [string, string][] } & Notification)[]
-    >`
+    // Straight on the driver: Prisma's query layer cost about as much CPU as the driver itself for
+    // this statement, and send is the hot path (docs/benchmarks.md). The columns come back with
+    // the same types as a Prisma read (notificationSelectList casts uuids and enums to text).
+    const rows = await ctx.sql<
+      { templateFound: boolean; duplicate: boolean | null; webhooks: [string, string][] } & Notification
+    >(Prisma.sql`
       /* prepared */ WITH existing AS (${existing}),
       template AS (${template}),
       ${recipientCtes(environmentId, input.to, input.recipient, writeWhen)},
@@ -216,7 +215,7 @@ async function runSendStatement(ctx: Context, environmentId: string, input: Send
         SELECT false AS duplicate, ${insertedNotification} FROM notification
         UNION ALL
         SELECT true AS duplicate, existing.* FROM existing
-      ) AS found ON true`;
+      ) AS found ON true`);
     const { templateFound, duplicate, webhooks, ...notification } = rows[0] as (typeof rows)[number];
     // A retry of a send that succeeded before the template was deleted is still a duplicate.
     if (duplicate) return { kind: 'duplicate', notification, webhooks: [] };
