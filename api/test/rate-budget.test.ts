@@ -112,6 +112,26 @@ describe('countRootFields', () => {
   });
 });
 
+/** Large enough to be charged in slices (of 30). */
+const BIG_BUDGET = 3_000;
+/** Seven root fields that do no database work. */
+const SEVEN_FIELDS = {
+  perRequest: 7,
+  query: `{ ${Array.from({ length: 7 }, (_, i) => `a${i}: webhookEventTypes { name }`).join(' ')} }`,
+};
+
+/** A new tenant whose development environment's API keys have `budget` operations a minute. */
+async function tenantWithBudget(budget: number): Promise<Tenant> {
+  const created = await createTenant(api);
+  const { body } = await api.gql(
+    `mutation($e: ID!, $input: UpdateEnvironmentInput!) { updateEnvironment(environmentId: $e, input: $input) { __typename } }`,
+    { e: created.developmentId, input: { apiKeyOpsPerMinute: budget } },
+    created.sessionHeaders,
+  );
+  expect(body.data?.updateEnvironment?.__typename).toBe('UpdateEnvironmentSuccess');
+  return created;
+}
+
 describe('API key budgets', () => {
   it('run 5 operations a minute; the 6th is RATE_LIMITED with retryAfter, HTTP 429 and Retry-After', async () => {
     const key = await newApiKey();
@@ -171,41 +191,27 @@ describe('API key budgets', () => {
   });
 
   it('are exact for large budgets too, which each process charges from Redis in slices of 1 %', async () => {
-    const big = await createTenant(api);
-    const budget = 3_000;
-    const { body } = await api.gql(
-      `mutation($e: ID!, $input: UpdateEnvironmentInput!) { updateEnvironment(environmentId: $e, input: $input) { __typename } }`,
-      { e: big.developmentId, input: { apiKeyOpsPerMinute: budget } },
-      big.sessionHeaders,
-    );
-    expect(body.data?.updateEnvironment?.__typename).toBe('UpdateEnvironmentSuccess');
+    const { apiKey } = await tenantWithBudget(BIG_BUDGET);
+    const budget = BIG_BUDGET;
     // Seven root fields per request (no database work): 428 requests fit (2,996), the 429th does
     // not, though requests of 7 do not divide the slices of 30: remainders carry over.
-    const perRequest = 7;
-    const query = `{ ${Array.from({ length: perRequest }, (_, i) => `a${i}: webhookEventTypes { name }`).join(' ')} }`;
+    const { perRequest, query } = SEVEN_FIELDS;
     const fit = Math.floor(budget / perRequest);
-    for (let i = 0; i < fit; i++) await expectAllowed(query, bearer(big.apiKey), `request ${i + 1} of ${fit}`);
-    await expectRateLimited(query, bearer(big.apiKey), `request ${fit + 1}`);
+    for (let i = 0; i < fit; i++) await expectAllowed(query, bearer(apiKey), `request ${i + 1} of ${fit}`);
+    await expectRateLimited(query, bearer(apiKey), `request ${fit + 1}`);
     // What is left (3,000 − 428 × 7 = 4) still serves smaller operations, one by one, and no more.
     for (let i = 0; i < budget - fit * perRequest; i++)
-      await expectAllowed('{ webhookEventTypes { name } }', bearer(big.apiKey), `rest ${i + 1}`);
-    await expectRateLimited('{ webhookEventTypes { name } }', bearer(big.apiKey), 'after the rest');
+      await expectAllowed('{ webhookEventTypes { name } }', bearer(apiKey), `rest ${i + 1}`);
+    await expectRateLimited('{ webhookEventTypes { name } }', bearer(apiKey), 'after the rest');
   });
 
   it('are exact for large budgets under concurrent requests (one slice reserved at a time per process)', async () => {
-    const big = await createTenant(api);
-    const budget = 3_000;
-    const { body } = await api.gql(
-      `mutation($e: ID!, $input: UpdateEnvironmentInput!) { updateEnvironment(environmentId: $e, input: $input) { __typename } }`,
-      { e: big.developmentId, input: { apiKeyOpsPerMinute: budget } },
-      big.sessionHeaders,
-    );
-    expect(body.data?.updateEnvironment?.__typename).toBe('UpdateEnvironmentSuccess');
-    const perRequest = 7;
-    const query = `{ ${Array.from({ length: perRequest }, (_, i) => `a${i}: webhookEventTypes { name }`).join(' ')} }`;
+    const { apiKey } = await tenantWithBudget(BIG_BUDGET);
+    const budget = BIG_BUDGET;
+    const { perRequest, query } = SEVEN_FIELDS;
     // All at once: without one reservation at a time, each waiting request would take a slice of
     // its own and the budget would run out (for everyone) long before 2,996 operations.
-    const answers = await Promise.all(Array.from({ length: 500 }, () => api.gql(query, {}, bearer(big.apiKey))));
+    const answers = await Promise.all(Array.from({ length: 500 }, () => api.gql(query, {}, bearer(apiKey))));
     const codes = answers.map(({ body }) => body.errors?.[0]?.extensions?.code ?? 'OK');
     expect(codes.filter((c) => c === 'OK')).toHaveLength(Math.floor(budget / perRequest));
     expect(codes.filter((c) => c !== 'OK').every((c) => c === 'RATE_LIMITED')).toBe(true);
