@@ -21,7 +21,7 @@
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRenderQueue } from '@pigeon/worker/jobs';
@@ -30,12 +30,12 @@ import { lineChart, percentileSeries, rateSeries, writeChart } from './lib/chart
 import { createTenant, graphqlClient, mintClientTokens, raiseApiKeyBudget, SEND_MUTATION } from './lib/graphql.ts';
 import { closedLoop, openLoop, othersCores, postJson, watchInboxes } from './lib/load.ts';
 import {
-  availableCores,
   cpuMeter,
   createCleanup,
   flushRedisPrefix,
   freePort,
   machineLoad,
+  machineReport,
   printServiceErrors,
   REDIS_URL,
   readMemory,
@@ -332,12 +332,7 @@ async function run(): Promise<number> {
     bench: 'embedded',
     at: new Date().toISOString(),
     command,
-    machine: {
-      cores: availableCores(),
-      loadAverageAtStart: round(load.loadAverage, 2),
-      loadAverageAtEnd: round(loadavg()[0] ?? 0, 2),
-      node: process.version,
-    },
+    machine: machineReport(load.loadAverage),
     settings: {
       seed: args.seed,
       rates,

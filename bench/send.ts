@@ -30,7 +30,6 @@
 //      [--saturation-duration 15] [--saturation-modes running,paused] [--subscribers 1000]
 //      [--api-processes 1] [--profile-dir DIR] [--count-queries] [--smoke] [--json]
 import http from 'node:http';
-import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createRenderQueue } from '@pigeon/worker/jobs';
 import { Redis } from 'ioredis';
@@ -46,6 +45,7 @@ import {
   createCleanup,
   freePort,
   machineLoad,
+  machineReport,
   postgresCpuMeter,
   printServiceErrors,
   REDIS_URL,
@@ -594,12 +594,7 @@ async function run(): Promise<number> {
     bench: 'send',
     at: new Date().toISOString(),
     command,
-    machine: {
-      cores: availableCores(),
-      loadAverageAtStart: round(load.loadAverage, 2),
-      loadAverageAtEnd: round(loadavg()[0] ?? 0, 2),
-      node: process.version,
-    },
+    machine: machineReport(load.loadAverage),
     settings: {
       seed: args.seed,
       rates,

@@ -43,7 +43,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createWebhookQueue } from '@pigeon/worker/jobs';
 import { Redis } from 'ioredis';
@@ -52,12 +51,12 @@ import { Webhook } from 'standardwebhooks';
 import { lineChart, percentileSeries, rateSeries, writeChart } from './lib/chart.ts';
 import { createTenant, graphqlClient, SEND_MUTATION } from './lib/graphql.ts';
 import {
-  availableCores,
   countLines,
   countsPerUnit,
   cpuMeter,
   createCleanup,
   machineLoad,
+  machineReport,
   postgresCpuMeter,
   printServiceErrors,
   REDIS_URL,
@@ -935,10 +934,7 @@ async function run(cleanup: ReturnType<typeof createCleanup>): Promise<number> {
     at: new Date().toISOString(),
     command,
     machine: {
-      cores: availableCores(),
-      loadAverageAtStart: round(load.loadAverage, 2),
-      loadAverageAtEnd: round(loadavg()[0] ?? 0, 2),
-      node: process.version,
+      ...machineReport(load.loadAverage),
       postgres: postgresVersion,
     },
     settings: {

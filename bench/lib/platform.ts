@@ -293,6 +293,17 @@ export function availableCores(): number {
   return availableParallelism();
 }
 
+/** What a report says about the machine: cores, load average at the start and now, Node. */
+export function machineReport(loadAverageAtStart: number) {
+  const two = (n: number) => Math.round(n * 100) / 100;
+  return {
+    cores: availableCores(),
+    loadAverageAtStart: two(loadAverageAtStart),
+    loadAverageAtEnd: two(loadavg()[0] ?? 0),
+    node: process.version,
+  };
+}
+
 /** The open-file limit of this process: soft and hard. */
 export function readFileLimit(pid: number | 'self' = 'self'): { soft: number; hard: number } {
   const line = readFileSync(`/proc/${pid}/limits`, 'utf8')
