@@ -4,8 +4,8 @@
 // through onNavigate (never to a javascript: URL), "Mark all as read", and memoized rows.
 import pg from 'pg';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { ApiRefusal, type BrowserKit, type BrowserTabs, type KitTenant, startBrowserKit } from './browser-kit.ts';
+import { expect, it } from 'vitest';
+import { ApiRefusal, type BrowserKit, type BrowserTabs, browserKitForFile, type KitTenant } from './browser-kit.ts';
 
 declare global {
   interface Window {
@@ -21,29 +21,10 @@ const LIVE = '[data-pigeon-bell][data-connection="live"]';
 const DEFAULT_CLIENT_BUDGET = 600;
 
 let kit: BrowserKit;
-beforeAll(async () => {
-  kit = await startBrowserKit({ apis: 1 });
+// Every context a test opens (newTabs) is closed after it, and none of its pages may have thrown.
+const { newTabs } = browserKitForFile({ apis: 1 }, (started) => {
+  kit = started;
 });
-afterAll(async () => {
-  await kit?.close();
-});
-beforeEach(({ onTestFailed }) => onTestFailed(() => console.error(kit.describe())));
-
-// Every context a test opens is closed after it, and none of its pages may have thrown.
-let contexts: BrowserTabs[] = [];
-afterEach(async () => {
-  const opened = contexts;
-  contexts = [];
-  const errors = opened.flatMap((tabs) => tabs.pageErrors);
-  await Promise.all(opened.map((tabs) => tabs.close()));
-  expect(errors, 'uncaught page errors').toEqual([]);
-});
-
-async function newTabs(options?: Parameters<BrowserKit['newContext']>[0]): Promise<BrowserTabs> {
-  const tabs = await kit.newContext(options);
-  contexts.push(tabs);
-  return tabs;
-}
 
 /** Opens the page and waits until its inbox is live. */
 async function openLive(tabs: BrowserTabs, url: string): Promise<Page> {

@@ -5,13 +5,11 @@
 // playwright-core. `close()` stops everything it started, after a failed test or a failed start too.
 //
 //   let kit: BrowserKit;
-//   beforeAll(async () => { kit = await startBrowserKit({ apis: 2 }); });
-//   afterAll(() => kit?.close());
-//   beforeEach(({ onTestFailed }) => onTestFailed(() => console.error(kit.describe())));
+//   const { newTabs } = browserKitForFile({ apis: 2 }, (started) => { kit = started; });
 //   it('…', async () => {
 //     const tenant = await kit.createTenant();
 //     const site = await kit.servePage('bell.tsx', tenant);
-//     const tabs = await kit.newContext();
+//     const tabs = await newTabs();                // closed after the test; its pages must not throw
 //     const page = await tabs.open(site.url({ user: 'ada' }));
 //     await tenant.send({ to: 'ada', title: 'Hello' });
 //     await page.locator('[data-pigeon-item]').waitFor();
@@ -37,6 +35,7 @@ import {
   type Page,
   type Request,
 } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import {
   createTenant,
   createTestDatabase,
@@ -361,6 +360,42 @@ export interface BrowserKit {
 }
 
 /** Starts the platform (fresh database, own Redis prefix) and returns the kit; closes what it started if a part fails. */
+/**
+ * A kit for one test file, through vitest's hooks: started before the file's tests (handed to
+ * `started`), closed after them, described on a failed test. Contexts opened with `newTabs` are
+ * closed after each test, which fails if any of their pages threw.
+ */
+export function browserKitForFile(
+  options: BrowserKitOptions,
+  started: (kit: BrowserKit) => void,
+): { newTabs(options?: Parameters<BrowserKit['newContext']>[0]): Promise<BrowserTabs> } {
+  let kit: BrowserKit | undefined;
+  let contexts: BrowserTabs[] = [];
+  beforeAll(async () => {
+    kit = await startBrowserKit(options);
+    started(kit);
+  });
+  afterAll(async () => {
+    await kit?.close();
+  });
+  beforeEach(({ onTestFailed }) => onTestFailed(() => console.error(kit?.describe())));
+  afterEach(async () => {
+    const opened = contexts;
+    contexts = [];
+    const errors = opened.flatMap((tabs) => tabs.pageErrors);
+    await Promise.all(opened.map((tabs) => tabs.close()));
+    expect(errors, 'uncaught page errors').toEqual([]);
+  });
+  return {
+    async newTabs(contextOptions) {
+      if (!kit) throw new Error('the browser kit has not started');
+      const tabs = await kit.newContext(contextOptions);
+      contexts.push(tabs);
+      return tabs;
+    },
+  };
+}
+
 export async function startBrowserKit(options: BrowserKitOptions = {}): Promise<BrowserKit> {
   const { apis: apiCount = 1, worker: withWorker = true, env: extraEnv = {} } = options;
   const redisPrefix = uniqueName('pigeonbrowser');

@@ -3,8 +3,8 @@
 // the leader tab closes), a read in one tab reaches the others, client tokens are refreshed ahead
 // of expiry and the token endpoint fails for a while, and a tab that was not running catches up.
 import type { CDPSession, Page, Request } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { type BrowserKit, type BrowserTabs, type KitTenant, startBrowserKit } from './browser-kit.ts';
+import { expect, it } from 'vitest';
+import { type BrowserKit, type BrowserTabs, browserKitForFile, type KitTenant } from './browser-kit.ts';
 
 declare global {
   interface Window {
@@ -20,29 +20,10 @@ declare global {
 const LIVE = '[data-pigeon-bell][data-connection="live"]';
 
 let kit: BrowserKit;
-beforeAll(async () => {
-  kit = await startBrowserKit({ apis: 2 });
+// Every context a test opens (newTabs) is closed after it, and none of its pages may have thrown.
+const { newTabs } = browserKitForFile({ apis: 2 }, (started) => {
+  kit = started;
 });
-afterAll(async () => {
-  await kit?.close();
-});
-beforeEach(({ onTestFailed }) => onTestFailed(() => console.error(kit.describe())));
-
-// Every context a test opens is closed after it, and none of its pages may have thrown.
-let contexts: BrowserTabs[] = [];
-afterEach(async () => {
-  const opened = contexts;
-  contexts = [];
-  const errors = opened.flatMap((tabs) => tabs.pageErrors);
-  await Promise.all(opened.map((tabs) => tabs.close()));
-  expect(errors, 'uncaught page errors').toEqual([]);
-});
-
-async function newTabs(): Promise<BrowserTabs> {
-  const tabs = await kit.newContext();
-  contexts.push(tabs);
-  return tabs;
-}
 
 async function openLive(tabs: BrowserTabs, url: string): Promise<Page> {
   const page = await tabs.open(url);
